@@ -1,0 +1,182 @@
+"""The Mesa agents: villages, border posts, one government per side, and mediators.
+
+Villages and border posts hold their state in the model's arrays (``BorderState``), one row each, so the
+rules that move many of them at once run vectorised (``escalation``, ``casualties``, ``displacement``);
+the agents are the named handles a user, a DataCollector or a visualisation reads. Governments and
+mediators are few and decide things one at a time, so their rules live in their ``step`` methods here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.ladder import Rung, parse_level
+from sim.mediation import ActionSpec, Leverage, MediationEffects, Observation, trigger_met
+from sim.state import hazard_to_prob
+
+if TYPE_CHECKING:
+    from sim.model import BorderModel
+
+
+class Village(mesa.Agent):
+    """A populated place. Its people are present, displaced or dead; the injured stay present."""
+
+    def __init__(self, model: "BorderModel", place_id: str, index: int, side: str) -> None:
+        super().__init__(model)
+        self.place_id = place_id
+        self.index = index
+        self.side = side
+
+    @property
+    def population(self) -> int:
+        return int(self.model.geography.village_population[self.index])
+
+    @property
+    def present(self) -> int:
+        return int(self.model.state.present[self.index])
+
+    @property
+    def displaced(self) -> int:
+        return int(self.model.state.displaced[self.index])
+
+    @property
+    def dead(self) -> int:
+        return int(self.model.state.civilian_dead[self.index])
+
+    @property
+    def injured(self) -> int:
+        return int(self.model.state.civilian_injured[self.index])
+
+
+class BorderPost(mesa.Agent):
+    """A border-guard post or checkpoint; its level is the heaviest fire its side uses on its segments."""
+
+    def __init__(self, model: "BorderModel", place_id: str, side: str, segments: list[int]) -> None:
+        super().__init__(model)
+        self.place_id = place_id
+        self.side = side
+        self.segments = segments
+
+    @property
+    def level(self) -> int:
+        if not self.segments:
+            return int(Rung.CALM)
+        side = 0 if self.side == "KG" else 1
+        return int(self.model.state.posture[side, self.segments].max())
+
+
+class Government(mesa.Agent):
+    """Authorises heavy weapons and orders forces down when a ceasefire is agreed.
+
+    Rule (orders): under pressure — own deaths since the last agreement (24 h memory) at or above
+    ``authorise_loss_threshold``, or the opponent firing above what this side may use — the government
+    authorises one more rung at ``authorise_rate`` per hour, up to its arsenal. When a ceasefire is
+    agreed it orders its forces down to L0 and its memory of losses starts afresh.
+    """
+
+    def __init__(self, model: "BorderModel", side: str, authorised: int, arsenal: int) -> None:
+        super().__init__(model)
+        self.side = side
+        self.side_index = 0 if side == "KG" else 1
+        self.authorised = min(authorised, arsenal)
+        self.arsenal = arsenal
+        self.initial_authorised = self.authorised
+        self.losses_since_agreement = 0.0
+
+    def note_losses(self, deaths: int, dt: float) -> None:
+        self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
+
+    def order_ceasefire(self) -> None:
+        self.authorised = int(Rung.CIVIL)
+        self.losses_since_agreement = 0.0
+
+    def stand_down(self) -> None:
+        """A new episode: the peacetime rules of engagement apply again."""
+        self.authorised = self.initial_authorised
+
+    def step(self) -> None:
+        model = self.model
+        u = float(model.streams["orders"].random())
+        opponent_max = int(model.state.posture[1 - self.side_index].max())
+        pressed = (self.losses_since_agreement >= model.params["authorise_loss_threshold"]
+                   or opponent_max > self.authorised)
+        if pressed and self.authorised < self.arsenal:
+            if u < hazard_to_prob(model.params["authorise_rate"], model.dt):
+                self.authorised += 1
+
+
+@dataclass
+class _ActionState:
+    spec: ActionSpec
+    leverage: float
+    started_hour: float | None = None
+    triggered_hour: float | None = None
+
+
+class Mediator(mesa.Agent):
+    """An outside actor (CSTO, Russia, UN, OSCE, …) acting through the instruments its strategy lists.
+
+    Each action starts at a fixed hour or a delay after an observed trigger, and then contributes its
+    effect each step, scaled by the mediator's effective leverage (``mediation.Leverage.effective``).
+    Mediators draw no random numbers.
+    """
+
+    def __init__(self, model: "BorderModel", mediator_id: str, name: str, leverage: Leverage,
+                 actions: list[ActionSpec]) -> None:
+        super().__init__(model)
+        self.mediator_id = mediator_id
+        self.name = name
+        self.actions = [_ActionState(a, (a.leverage or leverage).effective) for a in actions]
+
+    @property
+    def active(self) -> bool:
+        return any(a.started_hour is not None for a in self.actions)
+
+    def step(self) -> None:
+        model = self.model
+        obs = model.observation()
+        for action in self.actions:
+            if action.started_hour is None:
+                self._maybe_start(action, obs)
+            if action.started_hour is not None:
+                self._contribute(action, obs.hour, model.effects)
+
+    def _maybe_start(self, action: _ActionState, obs: Observation) -> None:
+        spec = action.spec
+        if spec.at_hour is not None:
+            if obs.hour >= spec.at_hour:
+                action.started_hour = obs.hour
+            return
+        if action.triggered_hour is None and trigger_met(spec.when, obs):
+            action.triggered_hour = obs.hour
+        if action.triggered_hour is not None and obs.hour >= action.triggered_hour + spec.delay_hours:
+            action.started_hour = obs.hour
+            if spec.instrument == "delimitation":
+                self.model.delimit(spec.segments, action.leverage)
+
+    def _contribute(self, action: _ActionState, hour: float, effects: MediationEffects) -> None:
+        params = self.model.params
+        spec, lev = action.spec, action.leverage
+        age = hour - action.started_hour  # type: ignore[operator]
+        if spec.duration_hours is not None and age >= spec.duration_hours:
+            return
+        if spec.instrument == "call" and age < params["call_effect_hours"]:
+            effects.agree_boost += params["call_strength"] * lev
+        elif spec.instrument == "summit" and age < params["summit_effect_hours"]:
+            effects.agree_boost += params["summit_strength"] * lev
+        elif spec.instrument == "broker":
+            effects.agree_boost += params["broker_strength"] * lev
+        elif spec.instrument == "monitors" and age >= params["monitor_deploy_hours"]:
+            cover = self.model.segment_mask(spec.segments) * params["monitor_strength"] * lev
+            np.maximum(effects.monitor_cover, np.minimum(cover, 1.0), out=effects.monitor_cover)
+        elif spec.instrument == "joint_commission":
+            effects.protocol_boost += params["commission_strength"] * lev
+            effects.relax_boost += params["commission_strength"] * lev
+
+
+def authorised_rungs(levels: tuple[str, str]) -> tuple[int, int]:
+    return int(parse_level(levels[0])), int(parse_level(levels[1]))

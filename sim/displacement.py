@@ -1,0 +1,35 @@
+"""Evacuation when violence is near, return when it is calm.
+
+A village's *threat* is the violence on every segment weighted by rung and by distance
+(``exp(-d / threat_reach_km)``). Above ``evacuation_threshold`` a share of the people present leaves each
+hour; once the ceasefire holds and the threat has fallen below half the threshold, a share of the
+displaced comes back each hour. Flows are expected values rounded to whole people: evacuation is organised
+by the authorities (facts §2: the KG Emergencies Ministry's district counts), not a coin flip per family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.state import BorderState, hazard_to_prob
+
+
+def threat(state: BorderState, params: dict, segment_village_km: np.ndarray) -> np.ndarray:
+    weight = np.exp(-segment_village_km / params["threat_reach_km"])  # [S, V]
+    return (state.rung / 5.0) @ weight
+
+
+def move_people(state: BorderState, params: dict, dt: float, segment_village_km: np.ndarray,
+                returns_allowed: bool) -> None:
+    level = threat(state, params, segment_village_km)
+    leaving = level > params["evacuation_threshold"]
+    out = np.where(leaving, np.floor(state.present * hazard_to_prob(params["evacuation_rate"], dt)), 0)
+    out = out.astype(np.int64)
+    state.present -= out
+    state.displaced += out
+    if returns_allowed:
+        calm = level < 0.5 * params["evacuation_threshold"]
+        back = np.where(calm, np.ceil(state.displaced * hazard_to_prob(params["return_rate"], dt)), 0)
+        back = np.minimum(back.astype(np.int64), state.displaced)
+        state.displaced -= back
+        state.present += back

@@ -1,0 +1,90 @@
+"""The escalation ladder on each segment: incidents start, sides escalate, retaliate, de-escalate, spread.
+
+Each side has a *posture* on each segment: the rung it fires at. The rules, each in one function:
+
+* :func:`ignite` — a calm segment sees a civil incident (L0) at a hazard set by dispute, resource and
+  tension;
+* :func:`move_postures` — an out-gunned side matches its opponent's rung (retaliation); a side not
+  out-gunned climbs one rung at a hazard raised by tension and its own recent losses; both are capped by
+  what its government authorises (orders) and suppressed by a ceasefire and by monitors; sides step down
+  when not under fire, and drop to what is authorised when orders come;
+* :func:`spread` — armed fire ignites neighbouring segments along the graph.
+
+Every function draws a fixed number of random numbers per call, whatever the state, so two runs with the
+same seed stay aligned even when a strategy changes what happens (common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.ladder import ARMED, CALM, CIVIL
+from sim.state import BorderState, hazard_to_prob
+
+
+def ignite(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
+           suppress: np.ndarray) -> np.ndarray:
+    """Background incidents on calm segments; returns a bool mask of the segments that ignited."""
+    u = rng.random(state.tension.size)
+    who = rng.random(state.tension.size) < 0.5
+    calm = state.rung == CALM
+    rate = (params["incident_rate"] * state.dispute * state.resource_factor
+            * np.exp(params["tension_gain"] * (state.tension - 0.5)) * (1.0 - suppress))
+    started = calm & (u < hazard_to_prob(rate, dt))
+    state.posture[0, started & ~who] = CIVIL
+    state.posture[1, started & who] = CIVIL
+    return started
+
+
+def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
+                  ceiling: np.ndarray, arsenal: np.ndarray, suppress: np.ndarray,
+                  comply_rate: float) -> None:
+    """One hour of each side's decisions on each active segment.
+
+    ``ceiling`` and ``arsenal`` are int[2] (per side); ``suppress`` is float[S], the share of the
+    escalation hazard removed by a ceasefire or monitors; ``comply_rate`` is the hazard that forces above
+    their authorised rung drop to it (orders to cease fire).
+    """
+    u = rng.random(state.posture.shape)
+    v = rng.random(state.posture.shape)
+    own = state.posture
+    opp = own[::-1]
+    active = state.rung >= CIVIL
+    cap = ceiling[:, None]
+    answer_cap = np.maximum(cap, np.minimum(opp, arsenal[:, None]))  # fire may always be answered in kind
+    outgunned = opp > own
+    profile = np.asarray(params["escalate_profile"])[own]
+    loss = 1.0 + params["loss_escalation_gain"] * state.recent_deaths
+    climb = params["escalate_rate"] * profile * loss * (2.0 * state.tension)
+    up_rate = np.where(outgunned, params["retaliate_rate"], climb) * (1.0 - suppress) * active
+    up = (u < hazard_to_prob(up_rate, dt)) & np.where(outgunned, own < answer_cap, own < cap)
+    target_up = np.where(outgunned, np.minimum(opp, answer_cap), own + 1)
+
+    over_orders = own > cap
+    if over_orders.any():
+        down_rate = np.where(over_orders, comply_rate, 0.0)
+    else:
+        down_rate = np.zeros(own.shape)
+    not_fired_on = opp <= own
+    step_down = np.where(own == CIVIL, params["calm_rate"] * (opp <= CIVIL),
+                         params["deescalate_rate"] * not_fired_on)
+    down_rate = down_rate + step_down * (own > CALM)
+    down = ~up & (v < hazard_to_prob(down_rate, dt))
+    target_down = np.where(over_orders, np.maximum(cap, 0), own - 1)
+    state.posture[...] = np.where(up, target_up, np.where(down, np.maximum(target_down, 0), own))
+
+
+def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
+           neighbours: np.ndarray, ceiling: np.ndarray, suppress: np.ndarray) -> np.ndarray:
+    """Armed fire spills to neighbouring segments; returns the mask of segments it ignited from calm."""
+    u = rng.random(state.posture.shape)
+    was_calm = state.rung == CALM
+    armed = np.where(state.posture >= ARMED, state.posture, 0)  # [2, S]
+    # strongest armed posture of each side among each segment's neighbours
+    nearby = (neighbours[None, :, :] * armed[:, :, None]).max(axis=1)  # [2, S]
+    pressure = np.maximum(nearby - 1, 0) / 4.0
+    rate = params["spread_rate"] * pressure * (1.0 - suppress)
+    hit = (u < hazard_to_prob(rate, dt)) & (nearby >= ARMED)
+    target = np.minimum(np.maximum(nearby - 1, ARMED), np.maximum(ceiling[:, None], ARMED))
+    state.posture[...] = np.where(hit, np.maximum(state.posture, target), state.posture)
+    return was_calm & (state.rung > CALM)

@@ -1,0 +1,259 @@
+"""BorderModel: the Mesa model that ties the border's state, its agents and its rules together.
+
+One step is ``step_hours`` (default one hour). Within a step, in this order: scheduled triggers fire;
+mediators act; governments give orders; tension moves; background incidents start; sides escalate,
+retaliate and de-escalate; fire spreads to neighbouring segments; casualties are inflicted; people
+evacuate or return; the ceasefire machine advances; the DataCollector records the step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+from mesa.agent import AgentSet
+import numpy as np
+
+from sim import casualties, displacement, escalation, tension
+from sim.agents import BorderPost, Government, Mediator, Village
+from sim.ceasefire import Ceasefire, Phase
+from sim.geography import SIDES
+from sim.ladder import ARMED, CALM, CIVIL, parse_level
+from sim.mediation import MediationEffects, Observation
+from sim.scenario import ResolvedTrigger, Scenario, load_scenario
+from sim.state import BorderState
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
+STREAMS = ("incidents", "escalation", "spread", "casualties", "ceasefire", "orders")
+"""Independent random streams, one per rule, so a change in one rule's draws leaves the others aligned."""
+
+RETURN_PHASES = (Phase.HOLDING, Phase.STABILISED, Phase.WITHDRAWAL)
+
+
+class BorderModel(mesa.Model):
+    """Tension, clashes, ceasefires and mediation on the border of one scenario.
+
+    Args:
+        scenario: a loaded :class:`~sim.scenario.Scenario` or the path of a scenario YAML file.
+        seed: seed for every random draw of the run (Mesa convention); or pass ``rng``.
+        rng: a numpy ``Generator`` or seed, instead of ``seed``.
+        strategy: a mediation strategy name or path replacing the scenario's own.
+        **overrides: model parameters to replace (names from ``sim.parameters.SPECS``), which is how
+            ``mesa.batch_run`` and sensitivity analyses sweep them.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path = DEFAULT_SCENARIO, seed: int | None = None,
+                 rng: Any = None, strategy: str | None = None, **overrides: Any) -> None:
+        super().__init__(seed=seed, rng=rng)
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario, strategy)
+        elif strategy is not None:
+            scenario = scenario.with_strategy(strategy)
+        if overrides:
+            scenario = scenario.with_params(overrides)
+        self.scenario = scenario
+        self.geography = geo = scenario.geography
+        self.params = scenario.params
+        self.dt = scenario.spec.step_hours
+        self.n_steps = scenario.n_steps
+        children = np.random.SeedSequence(int(self.rng.integers(2**63))).spawn(len(STREAMS))
+        self.streams = {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+        init = scenario.spec.initial_tension
+        self.state = BorderState.initial(geo, self.params, init.default, init.segments)
+        self.ceasefire = Ceasefire()
+        self.effects = MediationEffects(monitor_cover=np.zeros(geo.n_segments))
+        self.onset_hour: float | None = None
+        self.peak_displaced = [0, 0]
+        self._water = np.array([r == "water" for r in geo.segment_resource])
+        self._village_masks = (geo.village_side == 0, geo.village_side == 1)
+        self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
+        self._triggers_by_step: dict[int, list[ResolvedTrigger]] = {}
+        for trig in scenario.triggers:
+            self._triggers_by_step.setdefault(trig.step, []).append(trig)
+        self._create_agents()
+        self.datacollector = mesa.DataCollector(model_reporters=REPORTERS)
+        self._record()
+
+    # --- set-up -------------------------------------------------------------------------------------
+    def _create_agents(self) -> None:
+        geo, spec = self.geography, self.scenario.spec
+        places = {p.id: p for p in geo.spec.places}
+        for i, vid in enumerate(geo.village_ids):
+            Village(self, vid, i, places[vid].side)
+        for place in geo.spec.places:
+            if place.kind in ("post", "checkpoint"):
+                BorderPost(self, place.id, place.side, geo.segments_at(place.id))
+        for side in SIDES:
+            gov = getattr(spec.governments, side)
+            Government(self, side, int(parse_level(gov.authorised)), int(parse_level(gov.arsenal)))
+        by_mediator: dict[str, list] = {}
+        for action in self.scenario.strategy.actions:
+            by_mediator.setdefault(action.mediator, []).append(action)
+        for mediator_id, actions in by_mediator.items():
+            m = self.scenario.registry.get(mediator_id)
+            assert m is not None  # checked when the strategy was loaded
+            Mediator(self, m.id, m.name, m.leverage, actions)
+        self.governments = self.agents_by_type[Government]
+        self.mediators = self.agents_by_type.get(Mediator, AgentSet([], random=self.random))
+
+    # --- what agents and rules query ----------------------------------------------------------------
+    @property
+    def hour(self) -> float:
+        """Hours since the scenario's start at the beginning of the current step."""
+        return max(self.steps - 1, 0) * self.dt
+
+    def total_deaths(self) -> int:
+        s = self.state
+        return int(s.military_dead.sum() + s.civilian_dead.sum())
+
+    def observation(self) -> Observation:
+        return Observation(self.hour, int(self.state.rung.max()), self.total_deaths(), self.ceasefire.violations)
+
+    def segment_mask(self, segments: list[str] | None) -> np.ndarray:
+        key = None if segments is None else tuple(segments)
+        if key not in self._mask_cache:
+            mask = np.ones(self.geography.n_segments)
+            if key is not None:
+                mask[:] = 0.0
+                mask[[self.geography.segment_index(s) for s in key]] = 1.0
+            self._mask_cache[key] = mask
+        return self._mask_cache[key]
+
+    def delimit(self, segments: list[str] | None, leverage: float) -> None:
+        """Agree the listed segments' line beforehand: their dispute shrinks by strength × leverage."""
+        cut = self.params["delimitation_strength"] * leverage * self.segment_mask(segments)
+        self.state.dispute *= 1.0 - np.minimum(cut, 1.0)
+
+    # --- the step -----------------------------------------------------------------------------------
+    def step(self) -> None:
+        state, params, dt, geo = self.state, self.params, self.dt, self.geography
+        hour = self.hour
+        started = self._apply_triggers(self.steps - 1)
+
+        self.effects = MediationEffects(monitor_cover=np.zeros(geo.n_segments))
+        self.mediators.do("step")
+        self.governments.do("step")
+        cover = self.effects.monitor_cover
+        discipline = params["ceasefire_discipline"] if self.ceasefire.in_force else 0.0
+        suppress = 1.0 - (1.0 - discipline) * (1.0 - cover)
+        ceiling = np.array([g.authorised for g in self.governments])
+        arsenal = np.array([g.arsenal for g in self.governments])
+
+        relax = self.effects.relax_boost + (params["withdrawal_relief"]
+                                            if self.ceasefire.phase == Phase.WITHDRAWAL else 0.0)
+        day = self.scenario.time_of_step(self.steps - 1).timetuple().tm_yday
+        tension.update_tension(state, params, dt, day, self._water, geo.segment_neighbours, relax)
+        started |= escalation.ignite(state, params, dt, self.streams["incidents"], suppress)
+        escalation.move_postures(state, params, dt, self.streams["escalation"], ceiling, arsenal,
+                                 suppress, params["ceasefire_deescalate_rate"])
+        started |= escalation.spread(state, params, dt, self.streams["spread"], geo.segment_neighbours,
+                                     ceiling, suppress)
+        self._count_incidents(started)
+
+        losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks)
+        for gov in self.governments:
+            gov.note_losses(int(losses.dead_by_segment[gov.side_index].sum()), dt)
+        self._count_lethal(losses.dead_by_segment.sum(axis=0))
+
+        returns = self.ceasefire.phase in RETURN_PHASES or (
+            self.ceasefire.phase == Phase.NONE and state.rung.max() < ARMED)
+        displacement.move_people(state, params, dt, geo.segment_village_km, returns)
+
+        rung = state.rung
+        np.maximum(state.peak_rung, rung, out=state.peak_rung)
+        if self.onset_hour is None and rung.max() >= CIVIL:
+            self.onset_hour = hour
+        armed = bool(rung.max() >= ARMED)
+        u = float(self.streams["ceasefire"].random())
+        changed = self.ceasefire.update(hour + dt, dt, armed, self.total_deaths(), params,
+                                        self.effects.agree_boost, self.effects.protocol_boost, u)
+        if changed == Phase.AGREED:
+            self.governments.do("order_ceasefire")
+        elif changed == Phase.NONE:
+            self.governments.do("stand_down")
+
+        if self.steps >= self.n_steps:
+            self.running = False
+        self._record()
+
+    def _record(self) -> None:
+        self.metrics = measure(self)
+        displaced = (self.metrics["displaced_kg"], self.metrics["displaced_tj"])
+        self.peak_displaced = [max(p, d) for p, d in zip(self.peak_displaced, displaced)]
+        self.datacollector.collect(self)
+
+    def _apply_triggers(self, step: int) -> np.ndarray:
+        """Scheduled events of this step; returns the mask of segments they brought out of calm."""
+        state = self.state
+        was_calm = state.rung == CALM
+        for trig in self._triggers_by_step.get(step, ()):
+            segs = list(trig.segments)
+            if trig.kind == "incident":
+                for side in trig.sides:
+                    state.posture[side, segs] = np.maximum(state.posture[side, segs], trig.rung)
+            elif trig.kind == "tension":
+                state.tension[segs] = np.maximum(state.tension[segs], trig.tension)
+            else:  # mobilisation
+                for gov in self.governments:
+                    if gov.side_index in trig.sides:
+                        gov.authorised = max(gov.authorised, min(trig.rung, gov.arsenal))
+        return was_calm & (state.rung > CALM)
+
+    def _count_incidents(self, started: np.ndarray) -> None:
+        n = int(started.sum())
+        if n:
+            self.state.incidents += n
+            self.state.episode_deaths[started] = 0
+
+    def _count_lethal(self, dead_by_segment: np.ndarray) -> None:
+        s = self.state
+        newly_lethal = (dead_by_segment > 0) & (s.episode_deaths == 0)
+        s.lethal_incidents += int(newly_lethal.sum())
+        s.episode_deaths += dead_by_segment
+
+
+METRICS = (
+    "hour", "max_rung", "active_segments", "armed_segments", "mean_tension",
+    "deaths_kg_military", "deaths_tj_military", "deaths_kg_civilian", "deaths_tj_civilian",
+    "injured_kg", "injured_tj", "displaced_kg", "displaced_tj", "ceasefire_phase",
+    "authorised_kg", "authorised_tj", "mediators_active", "incidents",
+)
+"""Per-step series the DataCollector records (one column each in ``series.csv``)."""
+
+
+def measure(model: BorderModel) -> dict[str, Any]:
+    """All per-step series at once: cheaper than one reporter function per column."""
+    s = model.state
+    sides = model.geography.village_side
+    civ_dead = np.bincount(sides, weights=s.civilian_dead, minlength=2)
+    civ_hurt = np.bincount(sides, weights=s.civilian_injured, minlength=2)
+    displaced = np.bincount(sides, weights=s.displaced, minlength=2)
+    rung = s.rung
+    return {
+        "hour": model.steps * model.dt,
+        "max_rung": int(rung.max()),
+        "active_segments": int((rung >= CIVIL).sum()),
+        "armed_segments": int((rung >= ARMED).sum()),
+        "mean_tension": float(s.tension.mean()),
+        "deaths_kg_military": int(s.military_dead[0]),
+        "deaths_tj_military": int(s.military_dead[1]),
+        "deaths_kg_civilian": int(civ_dead[0]),
+        "deaths_tj_civilian": int(civ_dead[1]),
+        "injured_kg": int(s.military_injured[0] + civ_hurt[0]),
+        "injured_tj": int(s.military_injured[1] + civ_hurt[1]),
+        "displaced_kg": int(displaced[0]),
+        "displaced_tj": int(displaced[1]),
+        "ceasefire_phase": model.ceasefire.phase.name.lower(),
+        "authorised_kg": int(model.governments[0].authorised),
+        "authorised_tj": int(model.governments[1].authorised),
+        "mediators_active": sum(1 for med in model.mediators if med.active),
+        "incidents": s.incidents,
+    }
+
+
+def _reporter(name: str):
+    return lambda model: model.metrics[name]
+
+
+REPORTERS: dict[str, Any] = {name: _reporter(name) for name in METRICS}

@@ -1,0 +1,59 @@
+"""Scalar outcomes of one finished run: what the summary table, comparisons and calibration read."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from sim.ladder import ARMED, HEAVY, level_name
+
+if TYPE_CHECKING:
+    from sim.model import BorderModel
+
+OUTCOMES = (
+    "deaths_kg", "deaths_tj", "deaths_kg_military", "deaths_kg_civilian", "deaths_tj_military",
+    "deaths_tj_civilian", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
+    "peak_displaced_tj", "onset_hour", "hours_to_first_ceasefire", "ceasefire_agreements", "violations",
+    "hours_violated", "hours_to_stabilisation", "hours_to_withdrawal", "relapses", "max_rung", "max_level",
+    "heavy_weapons", "segments_involved", "incidents", "lethal_incidents",
+)
+"""Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
+outcome that never happened (no ceasefire, no stabilisation) is NaN."""
+
+
+def summarise(model: "BorderModel") -> dict[str, Any]:
+    m = model.metrics
+    cf = model.ceasefire
+    onset = model.onset_hour
+
+    def since_onset(hour: float | None) -> float:
+        return math.nan if hour is None or onset is None else float(hour - onset)
+
+    max_rung = int(model.state.peak_rung.max())
+    return {
+        "deaths_kg": m["deaths_kg_military"] + m["deaths_kg_civilian"],
+        "deaths_tj": m["deaths_tj_military"] + m["deaths_tj_civilian"],
+        "deaths_kg_military": m["deaths_kg_military"],
+        "deaths_kg_civilian": m["deaths_kg_civilian"],
+        "deaths_tj_military": m["deaths_tj_military"],
+        "deaths_tj_civilian": m["deaths_tj_civilian"],
+        "civilian_deaths": m["deaths_kg_civilian"] + m["deaths_tj_civilian"],
+        "injured_kg": m["injured_kg"],
+        "injured_tj": m["injured_tj"],
+        "peak_displaced_kg": int(model.peak_displaced[0]),
+        "peak_displaced_tj": int(model.peak_displaced[1]),
+        "onset_hour": math.nan if onset is None else float(onset),
+        "hours_to_first_ceasefire": since_onset(cf.first_agreed_hour),
+        "ceasefire_agreements": cf.agreements,
+        "violations": cf.violations,
+        "hours_violated": cf.hours_violated,
+        "hours_to_stabilisation": since_onset(cf.first_stabilised_hour),
+        "hours_to_withdrawal": since_onset(cf.first_withdrawal_hour),
+        "relapses": cf.relapses,
+        "max_rung": max_rung,
+        "max_level": level_name(max_rung),
+        "heavy_weapons": max_rung >= HEAVY,
+        "segments_involved": int((model.state.peak_rung >= ARMED).sum()),
+        "incidents": model.state.incidents,
+        "lethal_incidents": model.state.lethal_incidents,
+    }

@@ -1,0 +1,225 @@
+"""Every model parameter in one place: meaning, unit, default, where the default comes from.
+
+Defaults are hand-set, plausible values chosen so the documented episodes are reachable (see
+``docs/ODD.md`` §7). ``calibration/`` fits the parameters marked ``fit=True`` within ``prior`` and writes
+``calibration/fitted.yaml``; a scenario that names that file as its parameter file uses the fitted values.
+
+Rates are hazards per hour: the model turns a rate ``r`` into a per-step probability ``1 - exp(-r*dt)``,
+so the step length can change without changing the meaning of a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from sim.errors import UserError
+from sim.yamlio import read_yaml_mapping, suggest
+
+HAND_SET = "hand-set (plausible value, pending calibration)"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """What a parameter means and where its default comes from.
+
+    ``prior`` is the (low, high) range a calibration may search, and ``log_prior`` says whether to search
+    it on a log scale (for rates spanning orders of magnitude). List-valued parameters are per-rung
+    profiles (index = rung 0..5) and are not fitted directly: their scale parameters are.
+    """
+
+    default: float | tuple[float, ...]
+    unit: str
+    meaning: str
+    source: str = HAND_SET
+    prior: tuple[float, float] | None = None
+    log_prior: bool = False
+
+    @property
+    def fit(self) -> bool:
+        return self.prior is not None
+
+
+P = ParameterSpec
+
+SPECS: dict[str, ParameterSpec] = {
+    # --- tension and background incidents -------------------------------------------------------------
+    "incident_rate": P(
+        6e-5, "per hour per disputed segment",
+        "Hazard that a calm disputed segment at reference tension (0.5) sees a civil incident.",
+        "hand-set so a calm year gives ~10–30 incidents over the mapped segments: facts §1.3 "
+        "(32 incidents in 2014, steppeandthelaw.com 2015-01-21; ~230 in two decades, Economist 2022-09-22)",
+        prior=(1e-5, 4e-4), log_prior=True),
+    "agreed_incident_factor": P(
+        0.25, "ratio", "Incident hazard on an agreed (described) segment relative to a disputed one.",
+        "hand-set; the 'good fences' effect (Lim, Metzler & Bar-Yam, Science 2007) in relative form"),
+    "resource_water_factor": P(
+        2.0, "ratio", "Incident and tension multiplier for segments where water is at stake.",
+        "hand-set; water was the trigger in E07 (Golovnoi, 24.kg 192234) and the 2015 Samarkandyk dispute"),
+    "resource_road_factor": P(1.5, "ratio", "Incident and tension multiplier for contested roads.",
+                              "hand-set; Tort-Kocho road blockades (utrk.kg 56978)"),
+    "resource_pasture_factor": P(1.2, "ratio", "Incident and tension multiplier for pastures."),
+    "season_amplitude": P(
+        0.4, "fraction", "Seasonal swing of tension on water segments, peaking mid-July (irrigation).",
+        "hand-set; irrigation demand peaks in spring and summer (shared/DESIGN.md)"),
+    "tension_gain": P(
+        3.0, "per unit tension", "How steeply the incident hazard grows with tension: x exp(gain*(T-0.5)).",
+        prior=(1.0, 6.0)),
+    "tension_relax_rate": P(0.01, "per hour", "Rate at which tension relaxes toward its structural level."),
+    "tension_structural": P(
+        0.4, "tension (0-1)", "Structural tension of a disputed segment with no resource at stake."),
+    "tension_from_violence": P(
+        0.08, "per hour at the top rung", "Rise of a segment's tension while it is violent (x rung/5)."),
+    # --- escalation ladder --------------------------------------------------------------------------
+    "escalate_rate": P(
+        0.05, "per hour", "Hazard that a side raises its own rung when not out-gunned (scaled by profile).",
+        prior=(0.005, 0.3), log_prior=True),
+    "escalate_profile": P(
+        (0.0, 1.0, 0.8, 0.5, 0.3, 0.0), "ratio by current rung",
+        "Relative ease of the next step up the ladder from each rung (the top rung cannot rise).",
+        "hand-set; facts §4: 'escalation runs L0 -> L2 within hours', heavy weapons only in 2021 and 2022"),
+    "retaliate_rate": P(
+        0.6, "per hour", "Hazard that a side out-gunned on a segment matches the opponent's rung.",
+        prior=(0.1, 2.0), log_prior=True),
+    "loss_escalation_gain": P(
+        0.15, "per death in the last 24 h", "Escalation hazard multiplier per recent own death nearby."),
+    "deescalate_rate": P(
+        0.04, "per hour", "Hazard that a side not under fire steps one rung down.",
+        prior=(0.005, 0.3), log_prior=True),
+    "calm_rate": P(0.15, "per hour", "Hazard that a civil confrontation (L0) with no armed fire ends."),
+    "spread_rate": P(
+        0.03, "per hour", "Hazard that armed fire on a segment ignites a neighbouring segment.",
+        prior=(0.002, 0.2), log_prior=True),
+    # --- orders (governments) ------------------------------------------------------------------------
+    "authorise_rate": P(
+        0.08, "per hour", "Hazard that a government under pressure authorises the next rung.",
+        "hand-set; E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
+        prior=(0.005, 0.5), log_prior=True),
+    "authorise_loss_threshold": P(
+        2.0, "deaths in 24 h", "Own deaths in the last 24 h that put a government under pressure."),
+    # --- ceasefire ----------------------------------------------------------------------------------
+    "talks_open_rate": P(
+        0.25, "per hour", "Hazard that bilateral talks open once armed fire is seen.",
+        "hand-set; facts §4: ceasefires are agreed fast by FMs, GKNB heads or governors"),
+    "agree_rate": P(
+        0.03, "per hour", "Base hazard that open talks produce an agreed ceasefire.",
+        "hand-set; E07: first shots 04:00, agreed 19:30 (24.kg 192001; mfa.gov.kg riyadh/news/11983)",
+        prior=(0.003, 0.3), log_prior=True),
+    "pain_weight": P(
+        0.5, "per log(1+deaths)", "How much the toll so far raises the agreement hazard."),
+    "reagree_factor": P(
+        3.0, "ratio", "Agreement hazard after a violation relative to first talks (channels already open).",
+        "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
+    "ceasefire_discipline": P(
+        0.9, "fraction", "Share of the escalation hazard suppressed while a ceasefire is agreed or holding.",
+        prior=(0.5, 0.99)),
+    "ceasefire_deescalate_rate": P(
+        0.35, "per hour", "Step-down hazard of armed postures once a ceasefire is agreed."),
+    "violation_rate": P(
+        0.01, "per hour per unit tension", "Hazard that a side breaks an agreed ceasefire on a tense segment.",
+        "hand-set; facts §4: ceasefires violated for 1-2 days before holding",
+        prior=(0.0005, 0.05), log_prior=True),
+    "hold_hours": P(12.0, "hours", "Hours without armed fire after which an agreed ceasefire counts as holding."),
+    "stabilise_hours": P(
+        36.0, "hours", "Hours of holding without violation after which the situation counts as stabilised.",
+        "hand-set; E13: stable from 18 Sep after the last violations on the 17th (TASS 1513059)"),
+    "protocol_rate": P(
+        0.03, "per hour", "Hazard that a stabilised ceasefire becomes a signed withdrawal protocol.",
+        "hand-set; E07 protocol 1 May, withdrawal done 3 May; E13 protocols 19 and 25 Sep"),
+    "withdrawal_relief": P(
+        2.0, "ratio", "Extra tension relaxation once forces are withdrawn under a protocol."),
+    # --- casualties ---------------------------------------------------------------------------------
+    "military_casualty_rate": P(
+        0.25, "casualties per hour per segment at L2", "Military killed+injured per hour on a segment "
+        "under fire, at mortar level; other rungs scale by the lethality profile.",
+        prior=(0.02, 2.0), log_prior=True),
+    "civilian_casualty_rate": P(
+        0.04, "casualties per hour per 1000 exposed at L2",
+        "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.",
+        prior=(0.002, 0.5), log_prior=True),
+    "lethality_profile": P(
+        (0.0, 0.05, 0.4, 1.0, 2.0, 3.5), "ratio by rung",
+        "Casualty rate at each rung relative to mortars (L2).",
+        "hand-set; heavier weapons hit more per hour of fire (facts §2 E13: MLRS, drones, a bomb on a square)"),
+    "weapon_reach_km": P(
+        (0.1, 0.5, 2.0, 6.0, 12.0, 25.0), "km by rung",
+        "Distance over which fire at each rung endangers a village (exposure decays as exp(-d/reach))."),
+    "military_kill_fraction": P(
+        0.3, "fraction", "Share of military casualties who die.",
+        "E13 KG: 59 dead / 144 wounded (MoH 2022-09-18), 40 of the dead troops (RT 2022-09-19)"),
+    "civilian_kill_fraction": P(
+        0.25, "fraction", "Share of civilian casualties who die.",
+        "E07 KG: 154 injured of whom 121 civilians, 31 dead (ria24.today 2021-04-30)"),
+    # --- displacement -------------------------------------------------------------------------------
+    "threat_reach_km": P(
+        10.0, "km", "Distance at which violence on a segment frightens a village (exp(-d/reach))."),
+    "evacuation_threshold": P(
+        0.15, "threat units", "Threat above which a village starts to evacuate.", prior=(0.02, 0.6)),
+    "evacuation_rate": P(
+        0.12, "per hour", "Share of the people present who leave each hour while the threat lasts.",
+        "hand-set; E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over 29 Apr-4 May (facts §2)",
+        prior=(0.01, 0.5), log_prior=True),
+    "return_rate": P(
+        0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
+        "hand-set; E07 majority back by 12 May (IFRC MDRKG013)"),
+    # --- mediation ----------------------------------------------------------------------------------
+    "call_strength": P(0.5, "ratio per unit leverage", "Agreement-hazard boost from a leader's call."),
+    "call_effect_hours": P(24.0, "hours", "How long a call keeps raising the agreement hazard."),
+    "broker_strength": P(1.0, "ratio per unit leverage", "Agreement-hazard boost while a mediator brokers."),
+    "summit_strength": P(3.0, "ratio per unit leverage", "Agreement-hazard boost on the day of a summit."),
+    "summit_effect_hours": P(12.0, "hours", "How long a summit's push lasts."),
+    "monitor_strength": P(
+        0.7, "fraction per unit leverage", "Share of violation and escalation hazard removed by monitors."),
+    "monitor_deploy_hours": P(48.0, "hours", "Time from the decision to deploy monitors to their arrival."),
+    "commission_strength": P(
+        1.0, "ratio per unit leverage", "Boost of the protocol hazard and tension relaxation by a joint commission."),
+    "delimitation_strength": P(
+        0.8, "fraction per unit leverage", "Share of a segment's dispute removed when it is agreed beforehand."),
+}
+
+
+def resolve(file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the values in a parameter file, then overrides: the parameters a run uses.
+
+    A parameter file is a YAML mapping with a ``values:`` mapping of parameter names (the format
+    ``calibration/fitted.yaml`` is written in); other top-level keys document how it was made.
+    """
+    params: dict[str, Any] = {name: spec.default for name, spec in SPECS.items()}
+    if file is not None:
+        data = read_yaml_mapping(file)
+        values = data.get("values")
+        if not isinstance(values, dict):
+            raise UserError(f"{file}: values: required mapping of parameter names to values is missing")
+        params.update(checked(values, f"{file}: values"))
+    if overrides:
+        params.update(checked(dict(overrides), "parameters.overrides"))
+    return params
+
+
+def checked(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check parameter names and value types; ``where`` prefixes the field path in error messages."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = SPECS.get(name)
+        if spec is None:
+            raise UserError(f"{where}.{name}: unknown parameter{suggest(str(name), SPECS)}")
+        out[name] = _coerce(value, spec, f"{where}.{name}")
+    return out
+
+
+def _coerce(value: Any, spec: ParameterSpec, where: str) -> float | tuple[float, ...]:
+    if isinstance(spec.default, tuple):
+        n = len(spec.default)
+        if not isinstance(value, (list, tuple)) or len(value) != n or not all(_is_number(v) for v in value):
+            raise UserError(f"{where}: expected a list of {n} non-negative numbers (one per rung), got {value!r}")
+        if any(v < 0 for v in value):
+            raise UserError(f"{where}: expected non-negative numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    if not _is_number(value) or value < 0:
+        raise UserError(f"{where}: expected a non-negative number ({spec.unit}), got {value!r}")
+    return float(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,101 @@
+"""The model's rules, checked by their consequences on whole runs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.ceasefire import Phase
+from sim.model import BorderModel
+from sim.outcomes import summarise
+from tests.conftest import DATA, finished
+
+SEEDS = range(12)
+
+
+def test_no_trigger_and_no_background_rate_gives_no_violence(mini):
+    quiet = dataclasses.replace(mini.with_params({"incident_rate": 0.0}), triggers=())
+    for seed in range(5):
+        s = summarise(finished(quiet, seed))
+        assert s["deaths_kg"] == s["deaths_tj"] == 0
+        assert s["injured_kg"] == s["injured_tj"] == 0
+        assert s["incidents"] == 0 and s["max_rung"] == 0
+        assert s["peak_displaced_kg"] == s["peak_displaced_tj"] == 0
+
+
+def test_zero_leverage_mediator_changes_nothing_under_the_same_seed(mini):
+    for seed in range(6):
+        alone = finished(mini, seed, strategy=str(DATA / "strategies" / "none.yaml"))
+        idle = finished(mini, seed, strategy=str(DATA / "strategies" / "zero_leverage.yaml"))
+        a = alone.datacollector.get_model_vars_dataframe().drop(columns="mediators_active")
+        b = idle.datacollector.get_model_vars_dataframe().drop(columns="mediators_active")
+        pd.testing.assert_frame_equal(a, b)
+        assert summarise(alone) == summarise(idle)
+        assert any(m.active for m in idle.mediators)
+
+
+def _incident_hazard_run(mini, in_force: bool, seed: int) -> int:
+    """Incidents over a long calm stretch with the ceasefire forced in force or not."""
+    model = BorderModel(mini.with_params({"incident_rate": 0.01}), seed=seed)
+    model._triggers_by_step.clear()
+    if in_force:
+        model.ceasefire.phase = Phase.HOLDING
+        model.ceasefire.since_hour = 0.0
+    for _ in range(90):
+        model.step()
+    return model.state.incidents
+
+
+def test_ceasefire_in_force_lowers_the_incident_rate(mini):
+    without = sum(_incident_hazard_run(mini, False, s) for s in SEEDS)
+    with_cf = sum(_incident_hazard_run(mini, True, s) for s in SEEDS)
+    assert without > 0
+    assert with_cf < 0.5 * without
+
+
+def test_strong_early_mediation_lowers_deaths(mini):
+    deaths = {}
+    for name in ("none", "strong_early"):
+        strat = str(DATA / "strategies" / f"{name}.yaml")
+        runs = [summarise(finished(mini.with_params({"escalate_rate": 0.2}), s, strategy=strat))
+                for s in range(30)]
+        deaths[name] = np.mean([r["deaths_kg"] + r["deaths_tj"] for r in runs])
+    assert deaths["strong_early"] < deaths["none"]
+
+
+def test_people_are_conserved_and_counts_never_negative(mini):
+    for seed in SEEDS:
+        model = BorderModel(mini.with_params({"escalate_rate": 0.3, "civilian_casualty_rate": 2.0}), seed=seed)
+        pop = model.geography.village_population
+        while model.running:
+            model.step()
+            s = model.state
+            assert (s.present >= 0).all() and (s.displaced >= 0).all() and (s.civilian_dead >= 0).all()
+            assert (s.present + s.displaced + s.civilian_dead == pop).all()
+            assert (s.civilian_dead + s.displaced <= pop).all()
+            assert (s.military_dead >= 0).all() and (s.military_injured >= 0).all()
+            assert ((s.posture >= 0) & (s.posture <= 5)).all()
+
+
+def test_forces_never_exceed_their_arsenal(mini):
+    capped = mini.spec.model_copy(update={"governments": mini.spec.governments.model_copy(update={
+        "KG": mini.spec.governments.KG.model_copy(update={"arsenal": "L1"}),
+        "TJ": mini.spec.governments.TJ.model_copy(update={"arsenal": "L1"})})})
+    scenario = dataclasses.replace(mini, spec=capped, params=dict(mini.params, escalate_rate=0.5))
+    for seed in range(8):
+        model = finished(scenario, seed)
+        assert model.state.peak_rung.max() <= 2  # L1 small arms
+
+
+def test_ceasefire_can_be_violated_and_re_agreed(mini):
+    histories = [finished(mini.with_params({"escalate_rate": 0.2, "violation_rate": 0.05}), s).ceasefire
+                 for s in range(20)]
+    re_agreed = [cf for cf in histories if cf.violations >= 1 and cf.agreements >= 2]
+    assert re_agreed, "no run had a ceasefire violated and agreed again"
+    for cf in re_agreed:
+        phases = [name for _, name in cf.history]
+        first_violation = phases.index("violated")
+        assert "agreed" in phases[first_violation:]
