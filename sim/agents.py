@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.ladder import Rung, parse_level
+from sim.ladder import ARMED, Rung
 from sim.mediation import ActionSpec, Leverage, MediationEffects, Observation, trigger_met
 from sim.state import hazard_to_prob
 
@@ -73,7 +73,7 @@ class Government(mesa.Agent):
     """Authorises heavy weapons and orders forces down when a ceasefire is agreed.
 
     Rule (orders): under pressure — own deaths since the last agreement (24 h memory) at or above
-    ``authorise_loss_threshold``, or the opponent firing above what this side may use — the government
+    ``authorise_loss_threshold``, or the opponent firing at or above what this side may use — the government
     authorises one more rung at ``authorise_rate`` per hour, up to its arsenal. When a ceasefire is
     agreed it orders its forces down to L0 and its memory of losses starts afresh.
     """
@@ -103,7 +103,7 @@ class Government(mesa.Agent):
         u = float(model.streams["orders"].random())
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         pressed = (self.losses_since_agreement >= model.params["authorise_loss_threshold"]
-                   or opponent_max > self.authorised)
+                   or opponent_max >= max(self.authorised, ARMED))
         if pressed and self.authorised < self.arsenal:
             if u < hazard_to_prob(model.params["authorise_rate"], model.dt):
                 self.authorised += 1
@@ -176,7 +176,3 @@ class Mediator(mesa.Agent):
         elif spec.instrument == "joint_commission":
             effects.protocol_boost += params["commission_strength"] * lev
             effects.relax_boost += params["commission_strength"] * lev
-
-
-def authorised_rungs(levels: tuple[str, str]) -> tuple[int, int]:
-    return int(parse_level(levels[0])), int(parse_level(levels[1]))

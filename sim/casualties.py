@@ -28,6 +28,10 @@ class StepLosses:
 
 def inflict(state: BorderState, geo: Geography, params: dict, dt: float, rng: np.random.Generator,
             village_masks: tuple[np.ndarray, np.ndarray]) -> StepLosses:
+    if not state.rung.any():
+        state.recent_deaths *= np.exp(-dt / 24.0)
+        zeros = np.zeros(2, dtype=np.int64)
+        return StepLosses(np.zeros((2, geo.n_segments), dtype=np.int64), zeros, zeros)
     lethality = np.asarray(params["lethality_profile"])
     reach = np.asarray(params["weapon_reach_km"])
     n_seg = geo.n_segments

@@ -1,7 +1,9 @@
 """Evacuation when violence is near, return when it is calm.
 
-A village's *threat* is the violence on every segment weighted by rung and by distance
-(``exp(-d / threat_reach_km)``). Above ``evacuation_threshold`` a share of the people present leaves each
+A village's *threat* is the violence on every segment weighted by rung and by distance,
+``exp(-d / reach)``, where ``reach`` is ``threat_reach_km`` or the weapon's own reach if that is longer
+(rockets, drones and aircraft frighten towns far behind the line: in 2022 Isfana, Sulukta and Batken town
+were evacuated too, facts E13). Above ``evacuation_threshold`` a share of the people present leaves each
 hour; once the ceasefire holds and the threat has fallen below half the threshold, a share of the
 displaced comes back each hour. Flows are expected values rounded to whole people: evacuation is organised
 by the authorities (facts §2: the KG Emergencies Ministry's district counts), not a coin flip per family.
@@ -15,12 +17,17 @@ from sim.state import BorderState, hazard_to_prob
 
 
 def threat(state: BorderState, params: dict, segment_village_km: np.ndarray) -> np.ndarray:
-    weight = np.exp(-segment_village_km / params["threat_reach_km"])  # [S, V]
-    return (state.rung / 5.0) @ weight
+    active = np.flatnonzero(state.rung)
+    rung = state.rung[active]
+    reach = np.maximum(params["threat_reach_km"], np.asarray(params["weapon_reach_km"])[rung])
+    weight = np.exp(-segment_village_km[active] / reach[:, None])  # [active S, V]
+    return (rung / 5.0) @ weight
 
 
 def move_people(state: BorderState, params: dict, dt: float, segment_village_km: np.ndarray,
                 returns_allowed: bool) -> None:
+    if not state.rung.any() and not (returns_allowed and state.displaced.any()):
+        return
     level = threat(state, params, segment_village_km)
     leaving = level > params["evacuation_threshold"]
     out = np.where(leaving, np.floor(state.present * hazard_to_prob(params["evacuation_rate"], dt)), 0)

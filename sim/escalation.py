@@ -8,7 +8,8 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
   out-gunned climbs one rung at a hazard raised by tension and its own recent losses; both are capped by
   what its government authorises (orders) and suppressed by a ceasefire and by monitors; sides step down
   when not under fire, and drop to what is authorised when orders come;
-* :func:`spread` — armed fire ignites neighbouring segments along the graph.
+* :func:`spread` — armed fire ignites neighbouring segments along the graph;
+* :func:`break_ceasefire` — while a ceasefire is in force, a side on a tense segment opens fire anyway.
 
 Every function draws a fixed number of random numbers per call, whatever the state, so two runs with the
 same seed stay aligned even when a strategy changes what happens (common random numbers).
@@ -31,8 +32,10 @@ def ignite(state: BorderState, params: dict, dt: float, rng: np.random.Generator
     rate = (params["incident_rate"] * state.dispute * state.resource_factor
             * np.exp(params["tension_gain"] * (state.tension - 0.5)) * (1.0 - suppress))
     started = calm & (u < hazard_to_prob(rate, dt))
-    state.posture[0, started & ~who] = CIVIL
-    state.posture[1, started & who] = CIVIL
+    if started.any():
+        state.posture[0, started & ~who] = CIVIL
+        state.posture[1, started & who] = CIVIL
+        state.refresh_rung()
     return started
 
 
@@ -47,6 +50,8 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     """
     u = rng.random(state.posture.shape)
     v = rng.random(state.posture.shape)
+    if not state.rung.any():
+        return
     own = state.posture
     opp = own[::-1]
     active = state.rung >= CIVIL
@@ -67,17 +72,20 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
         down_rate = np.zeros(own.shape)
     not_fired_on = opp <= own
     step_down = np.where(own == CIVIL, params["calm_rate"] * (opp <= CIVIL),
-                         params["deescalate_rate"] * not_fired_on)
+                         params["deescalate_rate"] * not_fired_on / loss)
     down_rate = down_rate + step_down * (own > CALM)
     down = ~up & (v < hazard_to_prob(down_rate, dt))
     target_down = np.where(over_orders, np.maximum(cap, 0), own - 1)
     state.posture[...] = np.where(up, target_up, np.where(down, np.maximum(target_down, 0), own))
+    state.refresh_rung()
 
 
 def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
-           neighbours: np.ndarray, ceiling: np.ndarray, suppress: np.ndarray) -> np.ndarray:
+           neighbours: np.ndarray, ceiling: np.ndarray, arsenal: np.ndarray, suppress: np.ndarray) -> np.ndarray:
     """Armed fire spills to neighbouring segments; returns the mask of segments it ignited from calm."""
     u = rng.random(state.posture.shape)
+    if state.rung.max() < ARMED:
+        return np.zeros(state.rung.shape, dtype=bool)
     was_calm = state.rung == CALM
     armed = np.where(state.posture >= ARMED, state.posture, 0)  # [2, S]
     # strongest armed posture of each side among each segment's neighbours
@@ -86,5 +94,26 @@ def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator
     rate = params["spread_rate"] * pressure * (1.0 - suppress)
     hit = (u < hazard_to_prob(rate, dt)) & (nearby >= ARMED)
     target = np.minimum(np.maximum(nearby - 1, ARMED), np.maximum(ceiling[:, None], ARMED))
+    target = np.minimum(target, arsenal[:, None])
     state.posture[...] = np.where(hit, np.maximum(state.posture, target), state.posture)
+    state.refresh_rung()
     return was_calm & (state.rung > CALM)
+
+
+def break_ceasefire(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
+                    arsenal: np.ndarray, unsuppressed: np.ndarray, in_force: bool) -> None:
+    """Violations: under a ceasefire each side may open armed fire on a segment at a hazard
+    ``violation_rate * excess``, where excess is the tension the fighting left above the segment's
+    structural level (it fades over days, as violations did: facts §4, 'violated for 1-2 days before
+    holding'), times ``unsuppressed`` (float[S]: what monitors and re-agreement resolve leave of it).
+    The other side then answers through :func:`move_postures` (retaliation)."""
+    u = rng.random(state.posture.shape)
+    if not in_force:
+        return
+    excess = np.maximum(state.tension - state.structural, 0.0)
+    rate = params["violation_rate"] * excess * unsuppressed
+    fire = u < hazard_to_prob(rate, dt)
+    if fire.any():
+        opened = np.minimum(ARMED, arsenal)[:, None]
+        state.posture[...] = np.where(fire, np.maximum(state.posture, opened), state.posture)
+        state.refresh_rung()

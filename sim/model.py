@@ -2,7 +2,8 @@
 
 One step is ``step_hours`` (default one hour). Within a step, in this order: scheduled triggers fire;
 mediators act; governments give orders; tension moves; background incidents start; sides escalate,
-retaliate and de-escalate; fire spreads to neighbouring segments; casualties are inflicted; people
+retaliate and de-escalate; fire spreads to neighbouring segments; sides break a ceasefire in force;
+casualties are inflicted; people
 evacuate or return; the ceasefire machine advances; the DataCollector records the step.
 """
 
@@ -25,7 +26,7 @@ from sim.scenario import ResolvedTrigger, Scenario, load_scenario
 from sim.state import BorderState
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
-STREAMS = ("incidents", "escalation", "spread", "casualties", "ceasefire", "orders")
+STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders")
 """Independent random streams, one per rule, so a change in one rule's draws leaves the others aligned."""
 
 RETURN_PHASES = (Phase.HOLDING, Phase.STABILISED, Phase.WITHDRAWAL)
@@ -96,6 +97,9 @@ class BorderModel(mesa.Model):
             Mediator(self, m.id, m.name, m.leverage, actions)
         self.governments = self.agents_by_type[Government]
         self.mediators = self.agents_by_type.get(Mediator, AgentSet([], random=self.random))
+        # fixed-order tuples for reading in the hot path (iterating an AgentSet walks weak references)
+        self.government_list: tuple[Government, ...] = tuple(self.governments)
+        self.mediator_list: tuple[Mediator, ...] = tuple(self.mediators)
 
     # --- what agents and rules query ----------------------------------------------------------------
     @property
@@ -108,7 +112,8 @@ class BorderModel(mesa.Model):
         return int(s.military_dead.sum() + s.civilian_dead.sum())
 
     def observation(self) -> Observation:
-        return Observation(self.hour, int(self.state.rung.max()), self.total_deaths(), self.ceasefire.violations)
+        """What mediators see this step (computed once per step, before they act)."""
+        return self._observation
 
     def segment_mask(self, segments: list[str] | None) -> np.ndarray:
         key = None if segments is None else tuple(segments)
@@ -132,13 +137,16 @@ class BorderModel(mesa.Model):
         started = self._apply_triggers(self.steps - 1)
 
         self.effects = MediationEffects(monitor_cover=np.zeros(geo.n_segments))
-        self.mediators.do("step")
+        if self.mediator_list:
+            self._observation = Observation(hour, int(state.rung.max()), self.total_deaths(),
+                                            self.ceasefire.violations)
+            self.mediators.do("step")
         self.governments.do("step")
         cover = self.effects.monitor_cover
-        discipline = params["ceasefire_discipline"] if self.ceasefire.in_force else 0.0
+        discipline, resolve = self._discipline()
         suppress = 1.0 - (1.0 - discipline) * (1.0 - cover)
-        ceiling = np.array([g.authorised for g in self.governments])
-        arsenal = np.array([g.arsenal for g in self.governments])
+        ceiling = np.array([g.authorised for g in self.government_list])
+        arsenal = np.array([g.arsenal for g in self.government_list])
 
         relax = self.effects.relax_boost + (params["withdrawal_relief"]
                                             if self.ceasefire.phase == Phase.WITHDRAWAL else 0.0)
@@ -148,23 +156,25 @@ class BorderModel(mesa.Model):
         escalation.move_postures(state, params, dt, self.streams["escalation"], ceiling, arsenal,
                                  suppress, params["ceasefire_deescalate_rate"])
         started |= escalation.spread(state, params, dt, self.streams["spread"], geo.segment_neighbours,
-                                     ceiling, suppress)
+                                     ceiling, arsenal, suppress)
+        escalation.break_ceasefire(state, params, dt, self.streams["violations"], arsenal,
+                                   (1.0 - cover) / resolve, self.ceasefire.in_force)
         self._count_incidents(started)
 
         losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks)
-        for gov in self.governments:
+        for gov in self.government_list:
             gov.note_losses(int(losses.dead_by_segment[gov.side_index].sum()), dt)
         self._count_lethal(losses.dead_by_segment.sum(axis=0))
 
         returns = self.ceasefire.phase in RETURN_PHASES or (
-            self.ceasefire.phase == Phase.NONE and state.rung.max() < ARMED)
+            self.ceasefire.phase == Phase.NONE and not (state.rung >= ARMED).any())
         displacement.move_people(state, params, dt, geo.segment_village_km, returns)
 
-        rung = state.rung
-        np.maximum(state.peak_rung, rung, out=state.peak_rung)
-        if self.onset_hour is None and rung.max() >= CIVIL:
+        top = int(state.rung.max())
+        np.maximum(state.peak_rung, state.rung, out=state.peak_rung)
+        if self.onset_hour is None and top >= CIVIL:
             self.onset_hour = hour
-        armed = bool(rung.max() >= ARMED)
+        armed = top >= ARMED
         u = float(self.streams["ceasefire"].random())
         changed = self.ceasefire.update(hour + dt, dt, armed, self.total_deaths(), params,
                                         self.effects.agree_boost, self.effects.protocol_boost, u)
@@ -183,6 +193,18 @@ class BorderModel(mesa.Model):
         self.peak_displaced = [max(p, d) for p, d in zip(self.peak_displaced, displaced)]
         self.datacollector.collect(self)
 
+    def _discipline(self) -> tuple[float, float]:
+        """The share of the escalation hazard a ceasefire in force suppresses, and the resolve factor.
+
+        Each re-agreement is enforced more firmly (``reagreement_resolve``): the part of the escalation
+        and violation hazards left unsuppressed is divided by ``1 + resolve * (agreements - 1)``.
+        """
+        if not self.ceasefire.in_force:
+            return 0.0, 1.0
+        params = self.params
+        resolve = 1.0 + params["reagreement_resolve"] * max(self.ceasefire.agreements - 1, 0)
+        return 1.0 - (1.0 - params["ceasefire_discipline"]) / resolve, resolve
+
     def _apply_triggers(self, step: int) -> np.ndarray:
         """Scheduled events of this step; returns the mask of segments they brought out of calm."""
         state = self.state
@@ -192,10 +214,11 @@ class BorderModel(mesa.Model):
             if trig.kind == "incident":
                 for side in trig.sides:
                     state.posture[side, segs] = np.maximum(state.posture[side, segs], trig.rung)
+                state.refresh_rung()
             elif trig.kind == "tension":
                 state.tension[segs] = np.maximum(state.tension[segs], trig.tension)
             else:  # mobilisation
-                for gov in self.governments:
+                for gov in self.government_list:
                     if gov.side_index in trig.sides:
                         gov.authorised = max(gov.authorised, min(trig.rung, gov.arsenal))
         return was_calm & (state.rung > CALM)
@@ -225,10 +248,15 @@ METRICS = (
 def measure(model: BorderModel) -> dict[str, Any]:
     """All per-step series at once: cheaper than one reporter function per column."""
     s = model.state
-    sides = model.geography.village_side
-    civ_dead = np.bincount(sides, weights=s.civilian_dead, minlength=2)
-    civ_hurt = np.bincount(sides, weights=s.civilian_injured, minlength=2)
-    displaced = np.bincount(sides, weights=s.displaced, minlength=2)
+    kg = model._village_masks[0]
+    civ_dead = (int(s.civilian_dead[kg].sum()), int(s.civilian_dead.sum()))
+    civ_dead = (civ_dead[0], civ_dead[1] - civ_dead[0])
+    civ_hurt_total = int(s.civilian_injured.sum())
+    civ_hurt = (int(s.civilian_injured[kg].sum()),)
+    civ_hurt = (civ_hurt[0], civ_hurt_total - civ_hurt[0])
+    displaced_total = int(s.displaced.sum())
+    displaced = (int(s.displaced[kg].sum()),)
+    displaced = (displaced[0], displaced_total - displaced[0])
     rung = s.rung
     return {
         "hour": model.steps * model.dt,
@@ -245,9 +273,9 @@ def measure(model: BorderModel) -> dict[str, Any]:
         "displaced_kg": int(displaced[0]),
         "displaced_tj": int(displaced[1]),
         "ceasefire_phase": model.ceasefire.phase.name.lower(),
-        "authorised_kg": int(model.governments[0].authorised),
-        "authorised_tj": int(model.governments[1].authorised),
-        "mediators_active": sum(1 for med in model.mediators if med.active),
+        "authorised_kg": int(model.government_list[0].authorised),
+        "authorised_tj": int(model.government_list[1].authorised),
+        "mediators_active": sum(1 for med in model.mediator_list if med.active),
         "incidents": s.incidents,
     }
 

@@ -73,7 +73,7 @@ SPECS: dict[str, ParameterSpec] = {
         0.08, "per hour at the top rung", "Rise of a segment's tension while it is violent (x rung/5)."),
     # --- escalation ladder --------------------------------------------------------------------------
     "escalate_rate": P(
-        0.05, "per hour", "Hazard that a side raises its own rung when not out-gunned (scaled by profile).",
+        0.1, "per hour", "Hazard that a side raises its own rung when not out-gunned (scaled by profile).",
         prior=(0.005, 0.3), log_prior=True),
     "escalate_profile": P(
         (0.0, 1.0, 0.8, 0.5, 0.3, 0.0), "ratio by current rung",
@@ -83,9 +83,11 @@ SPECS: dict[str, ParameterSpec] = {
         0.6, "per hour", "Hazard that a side out-gunned on a segment matches the opponent's rung.",
         prior=(0.1, 2.0), log_prior=True),
     "loss_escalation_gain": P(
-        0.15, "per death in the last 24 h", "Escalation hazard multiplier per recent own death nearby."),
+        0.3, "per death in the last 24 h",
+        "Escalation hazard multiplier (and de-escalation divisor) per recent own death nearby."),
     "deescalate_rate": P(
-        0.04, "per hour", "Hazard that a side not under fire steps one rung down.",
+        0.2, "per hour", "Hazard that a side not under heavier fire steps one rung down (divided by the "
+        "same loss multiplier that drives escalation: losses keep fighting going).",
         prior=(0.005, 0.3), log_prior=True),
     "calm_rate": P(0.15, "per hour", "Hazard that a civil confrontation (L0) with no armed fire ends."),
     "spread_rate": P(
@@ -93,7 +95,7 @@ SPECS: dict[str, ParameterSpec] = {
         prior=(0.002, 0.2), log_prior=True),
     # --- orders (governments) ------------------------------------------------------------------------
     "authorise_rate": P(
-        0.08, "per hour", "Hazard that a government under pressure authorises the next rung.",
+        0.15, "per hour", "Hazard that a government under pressure authorises the next rung.",
         "hand-set; E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
         prior=(0.005, 0.5), log_prior=True),
     "authorise_loss_threshold": P(
@@ -114,10 +116,16 @@ SPECS: dict[str, ParameterSpec] = {
     "ceasefire_discipline": P(
         0.9, "fraction", "Share of the escalation hazard suppressed while a ceasefire is agreed or holding.",
         prior=(0.5, 0.99)),
+    "reagreement_resolve": P(
+        0.5, "per earlier agreement", "How much firmer each re-agreed ceasefire is enforced: the hazard "
+        "left unsuppressed is divided by 1 + resolve x (agreements - 1).",
+        "hand-set; E13: >=5 ceasefires on 16-17 Sep, then stable from 18 Sep (Khovar 2022-09-17; TASS 1513059)",
+        prior=(0.0, 2.0)),
     "ceasefire_deescalate_rate": P(
         0.35, "per hour", "Step-down hazard of armed postures once a ceasefire is agreed."),
     "violation_rate": P(
-        0.01, "per hour per unit tension", "Hazard that a side breaks an agreed ceasefire on a tense segment.",
+        0.01, "per hour per unit excess tension",
+        "Hazard that a side breaks a ceasefire on a segment, per unit of tension above its structural level.",
         "hand-set; facts §4: ceasefires violated for 1-2 days before holding",
         prior=(0.0005, 0.05), log_prior=True),
     "hold_hours": P(12.0, "hours", "Hours without armed fire after which an agreed ceasefire counts as holding."),
@@ -131,11 +139,11 @@ SPECS: dict[str, ParameterSpec] = {
         2.0, "ratio", "Extra tension relaxation once forces are withdrawn under a protocol."),
     # --- casualties ---------------------------------------------------------------------------------
     "military_casualty_rate": P(
-        0.25, "casualties per hour per segment at L2", "Military killed+injured per hour on a segment "
+        0.5, "casualties per hour per segment at L2", "Military killed+injured per hour on a segment "
         "under fire, at mortar level; other rungs scale by the lethality profile.",
         prior=(0.02, 2.0), log_prior=True),
     "civilian_casualty_rate": P(
-        0.04, "casualties per hour per 1000 exposed at L2",
+        0.08, "casualties per hour per 1000 exposed at L2",
         "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.",
         prior=(0.002, 0.5), log_prior=True),
     "lethality_profile": P(

@@ -23,7 +23,9 @@ RESOURCE_FACTOR_PARAM = {
 @dataclass
 class BorderState:
     tension: np.ndarray  # float[S], 0..1
+    structural: np.ndarray  # float[S]: the level tension relaxes toward (set by tension.update_tension)
     posture: np.ndarray  # int[2, S]: rung each side fires at on each segment
+    rung: np.ndarray  # int[S]: the heavier of the two sides' fire; kept in step by refresh_rung()
     peak_rung: np.ndarray  # int[S]
     dispute: np.ndarray  # float[S]: 1 = disputed, agreed_incident_factor = described; lowered by delimitation
     resource_factor: np.ndarray  # float[S]
@@ -51,7 +53,9 @@ class BorderState:
         n_vil = len(geo.village_ids)
         return cls(
             tension=tension,
+            structural=np.zeros(n_seg),
             posture=np.zeros((2, n_seg), dtype=np.int64),
+            rung=np.zeros(n_seg, dtype=np.int64),
             peak_rung=np.zeros(n_seg, dtype=np.int64),
             dispute=dispute,
             resource_factor=resource,
@@ -65,10 +69,9 @@ class BorderState:
             military_injured=np.zeros(2, dtype=np.int64),
         )
 
-    @property
-    def rung(self) -> np.ndarray:
-        """The rung of each segment: the heavier of the two sides' fire."""
-        return self.posture.max(axis=0)
+    def refresh_rung(self) -> None:
+        """Recompute each segment's rung after postures changed (rules call it, readers don't)."""
+        np.maximum(self.posture[0], self.posture[1], out=self.rung)
 
 
 def hazard_to_prob(rate: np.ndarray | float, dt: float) -> np.ndarray | float:
