@@ -72,10 +72,12 @@ class BorderPost(mesa.Agent):
 class Government(mesa.Agent):
     """Authorises heavy weapons and orders forces down when a ceasefire is agreed.
 
-    Rule (orders): under pressure — own deaths since the last agreement (24 h memory) at or above
-    ``authorise_loss_threshold``, or the opponent firing at or above what this side may use — the government
-    authorises one more rung at ``authorise_rate`` per hour, up to its arsenal. When a ceasefire is
-    agreed it orders its forces down to L0 and its memory of losses starts afresh.
+    Rule (orders): under pressure the government authorises one more rung at ``authorise_rate`` per
+    hour, up to its arsenal. Pressure is any of: own deaths since the last agreement (24 h memory) at or
+    above ``authorise_loss_threshold``; the opponent firing above what this side may use; or, once armed
+    fire (L1+) has gone on for ``authorise_after_hours``, the opponent matching it at the top of what it
+    may use (a brief shoot-out ends before orders change; a day of fire does not).
+    When a ceasefire is agreed it orders its forces down to L0 and its memory of losses starts afresh.
     """
 
     def __init__(self, model: "BorderModel", side: str, authorised: int, arsenal: int) -> None:
@@ -101,11 +103,14 @@ class Government(mesa.Agent):
     def step(self) -> None:
         model = self.model
         u = float(model.streams["orders"].random())
+        params = model.params
         opponent_max = int(model.state.posture[1 - self.side_index].max())
-        pressed = (self.losses_since_agreement >= model.params["authorise_loss_threshold"]
-                   or opponent_max >= max(self.authorised, ARMED))
+        sustained = model.armed_hours >= params["authorise_after_hours"]
+        pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]
+                   or opponent_max > self.authorised
+                   or (sustained and opponent_max >= max(self.authorised, ARMED)))
         if pressed and self.authorised < self.arsenal:
-            if u < hazard_to_prob(model.params["authorise_rate"], model.dt):
+            if u < hazard_to_prob(params["authorise_rate"], model.dt):
                 self.authorised += 1
 
 
@@ -148,15 +153,16 @@ class Mediator(mesa.Agent):
     def _maybe_start(self, action: _ActionState, obs: Observation) -> None:
         spec = action.spec
         if spec.at_hour is not None:
-            if obs.hour >= spec.at_hour:
-                action.started_hour = obs.hour
+            due = obs.hour >= spec.at_hour
+        else:
+            if action.triggered_hour is None and trigger_met(spec.when, obs):
+                action.triggered_hour = obs.hour
+            due = action.triggered_hour is not None and obs.hour >= action.triggered_hour + spec.delay_hours
+        if not due:
             return
-        if action.triggered_hour is None and trigger_met(spec.when, obs):
-            action.triggered_hour = obs.hour
-        if action.triggered_hour is not None and obs.hour >= action.triggered_hour + spec.delay_hours:
-            action.started_hour = obs.hour
-            if spec.instrument == "delimitation":
-                self.model.delimit(spec.segments, action.leverage)
+        action.started_hour = obs.hour
+        if spec.instrument == "delimitation":
+            self.model.delimit(spec.segments, action.leverage)
 
     def _contribute(self, action: _ActionState, hour: float, effects: MediationEffects) -> None:
         params = self.model.params

@@ -58,7 +58,11 @@ def inflict(state: BorderState, geo: Geography, params: dict, dt: float, rng: np
         rate = (params["civilian_casualty_rate"] * lethality[fire] * dt)[:, None] * exposure
         civ_hit = rng.poisson(rate * (present / 1000.0)[None, :])  # [segments under fire, Vk]
         civ_killed = rng.binomial(civ_hit, params["civilian_kill_fraction"])
-        per_village_dead = np.minimum(civ_killed.sum(axis=0), present)
+        drawn_dead = civ_killed.sum(axis=0)
+        per_village_dead = np.minimum(drawn_dead, present)
+        if (per_village_dead < drawn_dead).any():  # an emptied village: credit segments only the capped dead
+            keep = np.divide(per_village_dead, drawn_dead, out=np.zeros(drawn_dead.shape), where=drawn_dead > 0)
+            civ_killed = np.floor(civ_killed * keep[None, :]).astype(np.int64)
         per_village_hurt = np.minimum((civ_hit - civ_killed).sum(axis=0), present - per_village_dead)
         state.present[mask] = present - per_village_dead
         state.civilian_dead[mask] += per_village_dead

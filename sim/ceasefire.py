@@ -5,12 +5,13 @@
 * **talks → agreed**, **violated → agreed** (re-agreed): at ``agree_rate``, raised by the toll so far
   (``pain_weight``) and by mediation; re-agreement is ``reagree_factor`` times faster.
 * **agreed**: governments order their forces down to L0 (see ``agents.Government``); after a grace of
-  ``ceasefire_grace_hours``, any armed fire is a *violation* (→ violated). ``hold_hours`` without armed
-  fire → holding.
+  ``GRACE_HOURS`` (a constant), any armed fire is a *violation* (→ violated). ``hold_hours`` without
+  armed fire → holding.
 * **holding → stabilised** after ``stabilise_hours`` more without armed fire; **stabilised →
   withdrawal** when a protocol is signed (``protocol_rate``, raised by a joint commission).
 * Armed fire in holding, stabilised or withdrawal is a violation; after stabilisation it is also a
-  *relapse*. After ``episode_reset_hours`` of withdrawal the border returns to 'none' (a new episode).
+  *relapse*. After ``EPISODE_RESET_HOURS`` (a constant) of withdrawal the border returns to 'none' (a new
+  episode).
 
 The machine records when each transition first happened; the run summary reads those hours.
 """
@@ -20,8 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
-
-import numpy as np
 
 from sim.state import hazard_to_prob
 
@@ -120,8 +119,3 @@ class Ceasefire:
         elif phase == Phase.WITHDRAWAL and self.first_withdrawal_hour is None:
             self.first_withdrawal_hour = hour
         return phase
-
-
-def draw(rng: np.random.Generator) -> float:
-    """The ceasefire's one uniform per step (drawn whatever the phase, to keep seeds aligned)."""
-    return float(rng.random())

@@ -5,9 +5,11 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
 * :func:`ignite` — a calm segment sees a civil incident (L0) at a hazard set by dispute, resource and
   tension;
 * :func:`move_postures` — an out-gunned side matches its opponent's rung (retaliation); a side not
-  out-gunned climbs one rung at a hazard raised by tension and its own recent losses; both are capped by
-  what its government authorises (orders) and suppressed by a ceasefire and by monitors; sides step down
-  when not under fire, and drop to what is authorised when orders come;
+  out-gunned climbs one rung at a hazard raised by tension (``exp(tension_gain * (T - 0.5))``, the same
+  factor as for incidents) and by its own recent losses; both are capped by
+  what its government authorises (orders) and suppressed by a ceasefire and by monitors; at parity a side
+  steps down at ``deescalate_rate``, facing a lower opponent it reciprocates at ``reciprocate_rate`` (both
+  slowed by its recent losses), and it drops to what is authorised when orders come;
 * :func:`spread` — armed fire ignites neighbouring segments along the graph;
 * :func:`break_ceasefire` — while a ceasefire is in force, a side on a tense segment opens fire anyway.
 
@@ -60,7 +62,7 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     outgunned = opp > own
     profile = np.asarray(params["escalate_profile"])[own]
     loss = 1.0 + params["loss_escalation_gain"] * state.recent_deaths
-    climb = params["escalate_rate"] * profile * loss * (2.0 * state.tension)
+    climb = params["escalate_rate"] * profile * loss * np.exp(params["tension_gain"] * (state.tension - 0.5))
     up_rate = np.where(outgunned, params["retaliate_rate"], climb) * (1.0 - suppress) * active
     up = (u < hazard_to_prob(up_rate, dt)) & np.where(outgunned, own < answer_cap, own < cap)
     target_up = np.where(outgunned, np.minimum(opp, answer_cap), own + 1)
@@ -70,9 +72,10 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
         down_rate = np.where(over_orders, comply_rate, 0.0)
     else:
         down_rate = np.zeros(own.shape)
-    not_fired_on = opp <= own
-    step_down = np.where(own == CIVIL, params["calm_rate"] * (opp <= CIVIL),
-                         params["deescalate_rate"] * not_fired_on / loss)
+    # tit-for-tat downwards: facing a lower opponent, a side reciprocates its step down; at parity
+    # either side may step down first; losses slow both
+    down_armed = np.where(opp < own, params["reciprocate_rate"], params["deescalate_rate"]) * (opp <= own)
+    step_down = np.where(own == CIVIL, params["calm_rate"] * (opp <= CIVIL), down_armed / loss)
     down_rate = down_rate + step_down * (own > CALM)
     down = ~up & (v < hazard_to_prob(down_rate, dt))
     target_down = np.where(over_orders, np.maximum(cap, 0), own - 1)
@@ -101,15 +104,17 @@ def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator
 
 
 def break_ceasefire(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
-                    arsenal: np.ndarray, unsuppressed: np.ndarray, in_force: bool) -> None:
+                    arsenal: np.ndarray, unsuppressed: np.ndarray, in_force: bool) -> np.ndarray:
     """Violations: under a ceasefire each side may open armed fire on a segment at a hazard
     ``violation_rate * excess``, where excess is the tension the fighting left above the segment's
     structural level (it fades over days, as violations did: facts §4, 'violated for 1-2 days before
     holding'), times ``unsuppressed`` (float[S]: what monitors and re-agreement resolve leave of it).
-    The other side then answers through :func:`move_postures` (retaliation)."""
+    The other side then answers through :func:`move_postures` (retaliation). Returns the mask of
+    segments it brought out of calm (they count as incidents)."""
     u = rng.random(state.posture.shape)
+    was_calm = state.rung == CALM
     if not in_force:
-        return
+        return np.zeros(state.rung.shape, dtype=bool)
     excess = np.maximum(state.tension - state.structural, 0.0)
     rate = params["violation_rate"] * excess * unsuppressed
     fire = u < hazard_to_prob(rate, dt)
@@ -117,3 +122,4 @@ def break_ceasefire(state: BorderState, params: dict, dt: float, rng: np.random.
         opened = np.minimum(ARMED, arsenal)[:, None]
         state.posture[...] = np.where(fire, np.maximum(state.posture, opened), state.posture)
         state.refresh_rung()
+    return was_calm & (state.rung > CALM)

@@ -65,6 +65,7 @@ class BorderModel(mesa.Model):
         self.ceasefire = Ceasefire()
         self.effects = MediationEffects(monitor_cover=np.zeros(geo.n_segments))
         self.onset_hour: float | None = None
+        self.armed_hours = 0.0  # hours of continuous armed fire anywhere, up to this step
         self.peak_displaced = [0, 0]
         self._water = np.array([r == "water" for r in geo.segment_resource])
         self._village_masks = (geo.village_side == 0, geo.village_side == 1)
@@ -157,8 +158,8 @@ class BorderModel(mesa.Model):
                                  suppress, params["ceasefire_deescalate_rate"])
         started |= escalation.spread(state, params, dt, self.streams["spread"], geo.segment_neighbours,
                                      ceiling, arsenal, suppress)
-        escalation.break_ceasefire(state, params, dt, self.streams["violations"], arsenal,
-                                   (1.0 - cover) / resolve, self.ceasefire.in_force)
+        started |= escalation.break_ceasefire(state, params, dt, self.streams["violations"], arsenal,
+                                              (1.0 - cover) / resolve, self.ceasefire.in_force)
         self._count_incidents(started)
 
         losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks)
@@ -173,8 +174,9 @@ class BorderModel(mesa.Model):
         top = int(state.rung.max())
         np.maximum(state.peak_rung, state.rung, out=state.peak_rung)
         if self.onset_hour is None and top >= CIVIL:
-            self.onset_hour = hour
+            self.onset_hour = hour + dt  # events are dated at the end of the step they happen in
         armed = top >= ARMED
+        self.armed_hours = self.armed_hours + dt if armed else 0.0
         u = float(self.streams["ceasefire"].random())
         changed = self.ceasefire.update(hour + dt, dt, armed, self.total_deaths(), params,
                                         self.effects.agree_boost, self.effects.protocol_boost, u)

@@ -52,7 +52,8 @@ SPECS: dict[str, ParameterSpec] = {
         "(32 incidents in 2014, steppeandthelaw.com 2015-01-21; ~230 in two decades, Economist 2022-09-22)",
         prior=(1e-5, 4e-4), log_prior=True),
     "agreed_incident_factor": P(
-        0.25, "ratio", "Incident hazard on an agreed (described) segment relative to a disputed one.",
+        0.25, "ratio", "Dispute weight of an agreed (described) segment relative to a disputed one: scales its incident "
+        "hazard and its structural tension.",
         "hand-set; the 'good fences' effect (Lim, Metzler & Bar-Yam, Science 2007) in relative form"),
     "resource_water_factor": P(
         2.0, "ratio", "Incident and tension multiplier for segments where water is at stake.",
@@ -64,7 +65,7 @@ SPECS: dict[str, ParameterSpec] = {
         0.4, "fraction", "Seasonal swing of tension on water segments, peaking mid-July (irrigation).",
         "hand-set; irrigation demand peaks in spring and summer (shared/DESIGN.md)"),
     "tension_gain": P(
-        3.0, "per unit tension", "How steeply the incident hazard grows with tension: x exp(gain*(T-0.5)).",
+        3.0, "per unit tension", "How steeply the incident and escalation hazards grow with tension: x exp(gain*(T-0.5)).",
         prior=(1.0, 6.0)),
     "tension_relax_rate": P(0.01, "per hour", "Rate at which tension relaxes toward its structural level."),
     "tension_structural": P(
@@ -86,9 +87,12 @@ SPECS: dict[str, ParameterSpec] = {
         0.3, "per death in the last 24 h",
         "Escalation hazard multiplier (and de-escalation divisor) per recent own death nearby."),
     "deescalate_rate": P(
-        0.2, "per hour", "Hazard that a side not under heavier fire steps one rung down (divided by the "
-        "same loss multiplier that drives escalation: losses keep fighting going).",
+        0.2, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
+        "the same loss multiplier that drives escalation: losses keep fighting going).",
         prior=(0.005, 0.3), log_prior=True),
+    "reciprocate_rate": P(
+        1.0, "per hour", "Hazard that a side facing a lower opponent steps down too (tit-for-tat downwards).",
+        "hand-set; most border shoot-outs end within hours (facts §1.3: ~32 incidents in 2014, few lethal)"),
     "calm_rate": P(0.15, "per hour", "Hazard that a civil confrontation (L0) with no armed fire ends."),
     "spread_rate": P(
         0.03, "per hour", "Hazard that armed fire on a segment ignites a neighbouring segment.",
@@ -98,6 +102,9 @@ SPECS: dict[str, ParameterSpec] = {
         0.15, "per hour", "Hazard that a government under pressure authorises the next rung.",
         "hand-set; E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
         prior=(0.005, 0.5), log_prior=True),
+    "authorise_after_hours": P(
+        6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
+        "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),
     "authorise_loss_threshold": P(
         2.0, "deaths in 24 h", "Own deaths in the last 24 h that put a government under pressure."),
     # --- ceasefire ----------------------------------------------------------------------------------
@@ -114,7 +121,8 @@ SPECS: dict[str, ParameterSpec] = {
         3.0, "ratio", "Agreement hazard after a violation relative to first talks (channels already open).",
         "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
     "ceasefire_discipline": P(
-        0.9, "fraction", "Share of the escalation hazard suppressed while a ceasefire is agreed or holding.",
+        0.9, "fraction", "Share of the escalation hazard suppressed while a ceasefire is in force (agreed, holding, "
+        "stabilised, withdrawal).",
         prior=(0.5, 0.99)),
     "reagreement_resolve": P(
         0.5, "per earlier agreement", "How much firmer each re-agreed ceasefire is enforced: the hazard "
@@ -122,7 +130,8 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set; E13: >=5 ceasefires on 16-17 Sep, then stable from 18 Sep (Khovar 2022-09-17; TASS 1513059)",
         prior=(0.0, 2.0)),
     "ceasefire_deescalate_rate": P(
-        0.35, "per hour", "Step-down hazard of armed postures once a ceasefire is agreed."),
+        0.35, "per hour", "Hazard that forces firing above what their government authorises drop to it (orders to cease "
+        "fire after an agreement; also a retaliation beyond peacetime orders)."),
     "violation_rate": P(
         0.01, "per hour per unit excess tension",
         "Hazard that a side breaks a ceasefire on a segment, per unit of tension above its structural level.",
@@ -147,7 +156,7 @@ SPECS: dict[str, ParameterSpec] = {
         "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.",
         prior=(0.002, 0.5), log_prior=True),
     "lethality_profile": P(
-        (0.0, 0.05, 0.4, 1.0, 2.0, 3.5), "ratio by rung",
+        (0.0, 0.05, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
         "Casualty rate at each rung relative to mortars (L2).",
         "hand-set; heavier weapons hit more per hour of fire (facts §2 E13: MLRS, drones, a bomb on a square)"),
     "weapon_reach_km": P(

@@ -108,8 +108,12 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame) -> str:
             continue
         q = np.quantile(ok, [0.5, 0.05, 0.95])
         lines.append(f"| {col} | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} | {len(ok)} |")
+    levels = summary["max_level"].value_counts()
+    shares = ", ".join(f"{lvl} {n / len(summary):.0%}" for lvl, n in sorted(levels.items()))
     heavy = summary["heavy_weapons"].astype(bool).mean()
-    lines += ["", f"Share of runs reaching heavy weapons (L3+): {heavy:.0%}."]
+    lines += ["", f"Highest level reached (facts-sheet coding): {shares}. "
+              f"Share of runs reaching heavy weapons (L3+): {heavy:.0%}.",
+              "", "`max_rung` counts rungs: 0 is calm and rung n is the facts sheet's level L(n-1)."]
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,8 @@
 """Tension on each segment: a structural level set by dispute and resources, pushed up by violence.
 
 Tension (0–1) is the memory of the border: it relaxes toward a structural level (higher where the line is
-disputed and water, a road or pasture is at stake, and for water higher in the irrigation season), rises
+disputed, and where water is at stake higher in the irrigation season; the resource at stake also
+multiplies the incident hazard, in ``escalation.ignite``), rises
 while a segment or its neighbours are violent, and relaxes faster under a withdrawal protocol or a joint
 commission. It drives background incidents, escalation and ceasefire violations.
 """
@@ -17,8 +18,7 @@ from sim.state import BorderState
 
 def structural_tension(state: BorderState, params: dict, day_of_year: float, water: np.ndarray) -> np.ndarray:
     season = 1.0 + params["season_amplitude"] * math.cos(2 * math.pi * (day_of_year - 196) / 365.0)
-    factor = state.resource_factor * np.where(water, season, 1.0)
-    return np.clip(params["tension_structural"] * state.dispute * factor, 0.0, 1.0)
+    return np.clip(params["tension_structural"] * state.dispute * np.where(water, season, 1.0), 0.0, 1.0)
 
 
 def update_tension(state: BorderState, params: dict, dt: float, day_of_year: float, water: np.ndarray,

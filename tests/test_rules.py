@@ -99,3 +99,23 @@ def test_ceasefire_can_be_violated_and_re_agreed(mini):
         phases = [name for _, name in cf.history]
         first_violation = phases.index("violated")
         assert "agreed" in phases[first_violation:]
+
+
+def test_delimitation_at_a_fixed_hour_applies(mini):
+    model = BorderModel(mini, seed=1, strategy=str(DATA / "strategies" / "delimit_all.yaml"))
+    before = model.state.dispute.copy()
+    model.step()
+    strength = mini.params["delimitation_strength"]
+    np.testing.assert_allclose(model.state.dispute, before * (1 - strength))
+
+
+def test_a_fully_agreed_border_has_far_fewer_incidents(mini):
+    long_calm = dataclasses.replace(
+        mini.with_params({"incident_rate": 0.002}), triggers=(),
+        spec=mini.spec.model_copy(update={"duration_hours": 2000.0}))
+    counts = {}
+    for name in ("none", "delimit_all"):
+        strategy = str(DATA / "strategies" / f"{name}.yaml")
+        counts[name] = sum(finished(long_calm, s, strategy=strategy).state.incidents for s in range(6))
+    assert counts["none"] >= 20
+    assert counts["delimit_all"] < 0.5 * counts["none"]
