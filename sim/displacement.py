@@ -16,19 +16,23 @@ import numpy as np
 from sim.state import BorderState, hazard_to_prob
 
 
-def threat(state: BorderState, params: dict, segment_village_km: np.ndarray) -> np.ndarray:
+def threat_kernels(params: dict, segment_village_km: np.ndarray) -> np.ndarray:
+    """``exp(-d / reach)`` per rung, segment and village (float[6, S, V]), computed once per model."""
+    reach = np.maximum(params["threat_reach_km"], np.asarray(params["weapon_reach_km"]))
+    return np.exp(-segment_village_km[None, :, :] / reach[:, None, None])
+
+
+def threat(state: BorderState, kernels: np.ndarray) -> np.ndarray:
     active = np.flatnonzero(state.rung)
     rung = state.rung[active]
-    reach = np.maximum(params["threat_reach_km"], np.asarray(params["weapon_reach_km"])[rung])
-    weight = np.exp(-segment_village_km[active] / reach[:, None])  # [active S, V]
-    return (rung / 5.0) @ weight
+    return (rung / 5.0) @ kernels[rung, active]
 
 
-def move_people(state: BorderState, params: dict, dt: float, segment_village_km: np.ndarray,
+def move_people(state: BorderState, params: dict, dt: float, kernels: np.ndarray,
                 returns_allowed: bool) -> None:
     if not state.rung.any() and not (returns_allowed and state.displaced.any()):
         return
-    level = threat(state, params, segment_village_km)
+    level = threat(state, kernels)
     leaving = level > params["evacuation_threshold"]
     out = np.where(leaving, np.floor(state.present * hazard_to_prob(params["evacuation_rate"], dt)), 0)
     out = out.astype(np.int64)

@@ -69,6 +69,10 @@ class BorderModel(mesa.Model):
         self.peak_displaced = [0, 0]
         self._water = np.array([r == "water" for r in geo.segment_resource])
         self._village_masks = (geo.village_side == 0, geo.village_side == 1)
+        self._kg_villages = self._village_masks[0].astype(float)  # for per-side totals as dot products
+        self._exposure = casualties.exposure_kernels(geo, self.params, self._village_masks)
+        self._threat = displacement.threat_kernels(self.params, geo.segment_village_km)
+        self._day_of_step = [scenario.time_of_step(k).timetuple().tm_yday for k in range(self.n_steps + 1)]
         self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
         self._triggers_by_step: dict[int, list[ResolvedTrigger]] = {}
         for trig in scenario.triggers:
@@ -151,7 +155,7 @@ class BorderModel(mesa.Model):
 
         relax = self.effects.relax_boost + (params["withdrawal_relief"]
                                             if self.ceasefire.phase == Phase.WITHDRAWAL else 0.0)
-        day = self.scenario.time_of_step(self.steps - 1).timetuple().tm_yday
+        day = self._day_of_step[self.steps - 1]
         tension.update_tension(state, params, dt, day, self._water, geo.segment_neighbours, relax)
         started |= escalation.ignite(state, params, dt, self.streams["incidents"], suppress)
         escalation.move_postures(state, params, dt, self.streams["escalation"], ceiling, arsenal,
@@ -162,14 +166,15 @@ class BorderModel(mesa.Model):
                                               (1.0 - cover) / resolve, self.ceasefire.in_force)
         self._count_incidents(started)
 
-        losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks)
+        losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks,
+                                    self._exposure)
         for gov in self.government_list:
             gov.note_losses(int(losses.dead_by_segment[gov.side_index].sum()), dt)
         self._count_lethal(losses.dead_by_segment.sum(axis=0))
 
         returns = self.ceasefire.phase in RETURN_PHASES or (
             self.ceasefire.phase == Phase.NONE and not (state.rung >= ARMED).any())
-        displacement.move_people(state, params, dt, geo.segment_village_km, returns)
+        displacement.move_people(state, params, dt, self._threat, returns)
 
         top = int(state.rung.max())
         np.maximum(state.peak_rung, state.rung, out=state.peak_rung)
@@ -215,7 +220,8 @@ class BorderModel(mesa.Model):
             segs = list(trig.segments)
             if trig.kind == "incident":
                 for side in trig.sides:
-                    state.posture[side, segs] = np.maximum(state.posture[side, segs], trig.rung)
+                    rung = min(trig.rung, self.government_list[side].arsenal)  # nobody fires what they lack
+                    state.posture[side, segs] = np.maximum(state.posture[side, segs], rung)
                 state.refresh_rung()
             elif trig.kind == "tension":
                 state.tension[segs] = np.maximum(state.tension[segs], trig.tension)
@@ -250,34 +256,28 @@ METRICS = (
 def measure(model: BorderModel) -> dict[str, Any]:
     """All per-step series at once: cheaper than one reporter function per column."""
     s = model.state
-    kg = model._village_masks[0]
-    civ_dead = (int(s.civilian_dead[kg].sum()), int(s.civilian_dead.sum()))
-    civ_dead = (civ_dead[0], civ_dead[1] - civ_dead[0])
-    civ_hurt_total = int(s.civilian_injured.sum())
-    civ_hurt = (int(s.civilian_injured[kg].sum()),)
-    civ_hurt = (civ_hurt[0], civ_hurt_total - civ_hurt[0])
-    displaced_total = int(s.displaced.sum())
-    displaced = (int(s.displaced[kg].sum()),)
-    displaced = (displaced[0], displaced_total - displaced[0])
+    kg = model._kg_villages
+    civ_dead, civ_hurt, displaced = s.civilian_dead, s.civilian_injured, s.displaced
+    dead_kg, hurt_kg, displaced_kg = int(kg @ civ_dead), int(kg @ civ_hurt), int(kg @ displaced)
     rung = s.rung
     return {
         "hour": model.steps * model.dt,
         "max_rung": int(rung.max()),
-        "active_segments": int((rung >= CIVIL).sum()),
-        "armed_segments": int((rung >= ARMED).sum()),
+        "active_segments": int(np.count_nonzero(rung)),
+        "armed_segments": int(np.count_nonzero(rung >= ARMED)),
         "mean_tension": float(s.tension.mean()),
         "deaths_kg_military": int(s.military_dead[0]),
         "deaths_tj_military": int(s.military_dead[1]),
-        "deaths_kg_civilian": int(civ_dead[0]),
-        "deaths_tj_civilian": int(civ_dead[1]),
-        "injured_kg": int(s.military_injured[0] + civ_hurt[0]),
-        "injured_tj": int(s.military_injured[1] + civ_hurt[1]),
-        "displaced_kg": int(displaced[0]),
-        "displaced_tj": int(displaced[1]),
+        "deaths_kg_civilian": dead_kg,
+        "deaths_tj_civilian": int(civ_dead.sum()) - dead_kg,
+        "injured_kg": int(s.military_injured[0]) + hurt_kg,
+        "injured_tj": int(s.military_injured[1] + civ_hurt.sum()) - hurt_kg,
+        "displaced_kg": displaced_kg,
+        "displaced_tj": int(displaced.sum()) - displaced_kg,
         "ceasefire_phase": model.ceasefire.phase.name.lower(),
         "authorised_kg": int(model.government_list[0].authorised),
         "authorised_tj": int(model.government_list[1].authorised),
-        "mediators_active": sum(1 for med in model.mediator_list if med.active),
+        "mediators_active": sum(med.active for med in model.mediator_list),
         "incidents": s.incidents,
     }
 

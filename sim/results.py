@@ -33,6 +33,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        tmp.chmod(0o755)  # mkdtemp makes it private; results are meant to be shared
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")

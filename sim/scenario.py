@@ -172,7 +172,7 @@ class Scenario:
 
     def with_strategy(self, name_or_path: str) -> "Scenario":
         """The same scenario under another mediation strategy (a name or a path, as in the YAML)."""
-        file = strategy_path(self.path, name_or_path)
+        file = strategy_path(self.path, name_or_path, given=True)
         strategy = load_strategy(file, self.registry, self.geography.segment_ids)
         files = tuple(f for f in self.input_files if f != self.strategy_file) + (file,)
         return Scenario(self.path, self.spec, self.geography, self.registry, strategy, self.params,
@@ -189,27 +189,34 @@ def load_scenario(path: str | Path, strategy: str | None = None) -> Scenario:
     geography = load_geography(geo_path)
     reg_path = _existing(path, "mediators", base / spec.mediators)
     registry = load_registry(reg_path)
-    strat_path = strategy_path(path, strategy or spec.strategy)
+    strat_path = strategy_path(path, strategy or spec.strategy, given=strategy is not None)
     strat = load_strategy(strat_path, registry, geography.segment_ids)
     param_file = _existing(path, "parameters.file", base / spec.parameters.file) if spec.parameters.file else None
-    params = parameters.resolve(param_file, spec.parameters.overrides)
+    params = parameters.resolve(param_file)
+    params.update(parameters.checked(spec.parameters.overrides, f"{path}: parameters.overrides"))
     _check_tension(path, spec, geography)
     triggers = tuple(_resolve_trigger(path, i, t, spec, geography) for i, t in enumerate(spec.triggers))
     files = tuple(f for f in (path, geo_path, reg_path, strat_path, param_file) if f is not None)
     return Scenario(path, spec, geography, registry, strat, params, triggers, files, strat_path)
 
 
-def strategy_path(scenario_path: Path, name_or_path: str) -> Path:
-    """Resolve a strategy given by name (``strategies/<name>.yaml``) or by a path relative to the scenario."""
+def strategy_path(scenario_path: Path, name_or_path: str, given: bool = False) -> Path:
+    """Resolve a strategy given by name (``strategies/<name>.yaml``) or by a path relative to the scenario.
+
+    ``given`` says the name came from the caller (``--strategy``) rather than the scenario file, so an
+    error points there.
+    """
+    field_name = "--strategy" if given else "strategy"
     base = scenario_path.parent
     candidate = base / name_or_path
     if name_or_path.endswith((".yaml", ".yml")):
-        return _existing(scenario_path, "strategy", candidate)
+        return _existing(scenario_path, field_name, candidate)
     named = base / "strategies" / f"{name_or_path}.yaml"
     if named.is_file():
         return named
     known = sorted(p.stem for p in (base / "strategies").glob("*.yaml"))
-    raise UserError(f"{scenario_path}: strategy: unknown strategy '{name_or_path}'{suggest(name_or_path, known)}")
+    raise UserError(f"{scenario_path}: {field_name}: unknown strategy '{name_or_path}'"
+                    f"{suggest(name_or_path, known)}")
 
 
 def _existing(scenario: Path, field_name: str, target: Path) -> Path:

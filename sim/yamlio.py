@@ -85,7 +85,9 @@ def format_validation_error(path: Path, schema: type[pydantic.BaseModel], exc: p
             lines.append(f"{path}: {where}: required field is missing")
         else:
             got = err.get("input")
-            lines.append(f"{path}: {where}: {err['msg']} (got {_short(got)})")
+            msg = err["msg"].removeprefix("Value error, ")
+            shown = "" if isinstance(got, dict) else f" (got {_short(got)})"  # a whole mapping says nothing
+            lines.append(f"{path}: {where}: {msg}{shown}")
     if len(errors) > 5:
         lines.append(f"{path}: … and {len(errors) - 5} more problems")
     return "\n".join(lines)

@@ -1,0 +1,167 @@
+"""End to end through the command line: validate, run, plot, reproducibility, interruption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.simulate
+from sim.cli import main
+from sim.ensemble import derive_seeds
+from sim.outcomes import OUTCOMES
+from sim.parameters import SPECS
+from tests.conftest import DATA, SCENARIOS
+
+MINI = DATA / "mini.yaml"
+MINI_SEED = 7  # the seed in tests/data/mini.yaml
+STEPS = 96  # mini.yaml: 96 hourly steps, plus the initial record
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+RESULT_FILES = {"series.csv", "summary.csv", "segments.csv", "report.md", "manifest.json", "escalation.png",
+                "map.png"}
+
+
+def run_cli(*args: str) -> int:
+    return main(["run", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def mini_results(tmp_path_factory) -> Path:
+    """One results folder of the mini scenario, 3 runs, shared by the read-only tests below."""
+    out = tmp_path_factory.mktemp("cli") / "mini3"
+    assert run_cli(MINI, "--runs", "3", "--out", out, "--quiet") == 0
+    return out
+
+
+def _no_leftovers(parent: Path, keep: set[str] = frozenset()) -> None:
+    """Nothing in ``parent`` but ``keep``: no results folder, no temporary folder that looks like one."""
+    assert {p.name for p in parent.iterdir()} == set(keep)
+
+
+def test_validate_prints_ok(capsys):
+    assert main(["validate", str(MINI)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{MINI}: ok")
+    assert "3 border segments" in out and "96 steps of 1 h" in out
+
+
+@pytest.mark.parametrize("name", ["sept2022", "april2021", "baseline"])
+def test_shipped_scenarios_validate(capsys, name):
+    assert main(["validate", str(SCENARIOS / f"{name}.yaml")]) == 0
+    assert ": ok" in capsys.readouterr().out
+
+
+def test_run_writes_a_complete_results_folder(mini_results):
+    assert {p.name for p in mini_results.iterdir()} == RESULT_FILES
+    _no_leftovers(mini_results.parent, {"mini3"})
+
+    series = pd.read_csv(mini_results / "series.csv")
+    assert len(series) == 3 * (STEPS + 1)
+    assert series.groupby("run").size().to_dict() == {0: STEPS + 1, 1: STEPS + 1, 2: STEPS + 1}
+    assert {"run", "step", "time", "hour", "max_rung", "deaths_kg_military"} <= set(series.columns)
+
+    summary = pd.read_csv(mini_results / "summary.csv")
+    assert len(summary) == 3
+    assert list(summary.columns) == ["run", "seed", *OUTCOMES]
+
+    segments = pd.read_csv(mini_results / "segments.csv")
+    assert list(segments.columns) == ["run", "segment", "peak_rung"]
+    assert len(segments) == 3 * 3
+    assert set(segments["segment"]) == {"seg_water", "seg_posts", "seg_east"}
+
+    report = (mini_results / "report.md").read_text()
+    assert report.startswith("# mini: 3 runs")
+
+    for png in ("escalation.png", "map.png"):
+        data = (mini_results / png).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 1000
+
+
+def test_manifest_records_what_makes_the_run_repeatable(mini_results):
+    meta = json.loads((mini_results / "manifest.json").read_text())
+    assert len(meta["scenario"]["hash"]) == 64
+    assert meta["scenario"]["name"] == "mini"
+    assert set(meta["parameters"]) == set(SPECS)
+    seeds = meta["seeds"]
+    assert seeds["base"] == MINI_SEED and seeds["runs"] == 3
+    assert seeds["per_run"] == derive_seeds(MINI_SEED, 3)
+    assert all(isinstance(s, int) for s in seeds["per_run"])
+    summary = pd.read_csv(mini_results / "summary.csv")
+    assert summary["seed"].tolist() == seeds["per_run"]
+    assert meta["software"]["mesa"] and meta["software"]["mesa"] != "not installed"
+    assert set(meta["git"]) == {"commit", "dirty"}
+
+
+def test_same_seed_gives_byte_identical_tables(mini_results, tmp_path):
+    again = tmp_path / "again"
+    assert run_cli(MINI, "--runs", "3", "--out", again, "--quiet") == 0
+    for name in ("summary.csv", "series.csv", "segments.csv"):
+        assert (again / name).read_bytes() == (mini_results / name).read_bytes(), name
+
+
+def test_seed_option_changes_the_results(mini_results, tmp_path):
+    other = tmp_path / "other"
+    assert run_cli(MINI, "--runs", "3", "--seed", "8", "--out", other, "--quiet") == 0
+    meta = json.loads((other / "manifest.json").read_text())
+    assert meta["seeds"]["base"] == 8 and meta["seeds"]["per_run"] == derive_seeds(8, 3)
+    assert (other / "series.csv").read_bytes() != (mini_results / "series.csv").read_bytes()
+
+
+def test_plot_redraws_the_figures(mini_results, tmp_path, capsys):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for name in RESULT_FILES - {"escalation.png", "map.png"}:
+        (folder / name).write_bytes((mini_results / name).read_bytes())
+    assert main(["plot", str(folder)]) == 0
+    printed = capsys.readouterr().out.split()
+    assert sorted(Path(p).name for p in printed) == ["escalation.png", "map.png"]
+    for png in ("escalation.png", "map.png"):
+        assert (folder / png).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_quiet_prints_nothing_and_a_normal_run_prints_progress(tmp_path, capsys):
+    assert run_cli(MINI, "--runs", "2", "--out", tmp_path / "quiet", "--quiet") == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == ""
+    assert run_cli(MINI, "--runs", "2", "--out", tmp_path / "loud") == 0
+    loud = capsys.readouterr()
+    assert "2/2" in loud.err and "wrote" in loud.err
+    assert loud.out == ""
+
+
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["run_ensemble", "write_results", "draw_figures"])
+def test_interrupted_run_exits_130_and_leaves_no_results(tmp_path, capsys, monkeypatch, where):
+    """Interrupted while running, before writing, or half-way through writing (inside the temporary folder)."""
+    monkeypatch.setattr(sim.simulate, where, _interrupt)
+    parent = tmp_path / "results"
+    parent.mkdir()
+    assert run_cli(MINI, "--runs", "2", "--out", parent / "mini", "--quiet") == 130
+    assert "interrupted" in capsys.readouterr().err
+    _no_leftovers(parent)
+
+
+def test_interrupted_rerun_keeps_the_previous_results(tmp_path, monkeypatch):
+    parent = tmp_path / "results"
+    out = parent / "mini"
+    assert run_cli(MINI, "--runs", "2", "--out", out, "--quiet") == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(sim.simulate, "draw_figures", _interrupt)
+    assert run_cli(MINI, "--runs", "2", "--seed", "99", "--out", out, "--quiet") == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    _no_leftovers(parent, {"mini"})
+
+
+@pytest.mark.parametrize("strategy", sorted(p.stem for p in (SCENARIOS / "strategies").glob("*.yaml")))
+def test_every_shipped_strategy_runs_on_sept2022(tmp_path, strategy):
+    out = tmp_path / strategy
+    assert run_cli(SCENARIOS / "sept2022.yaml", "--strategy", strategy, "--runs", "1", "--quiet",
+                   "--out", out) == 0
+    meta = json.loads((out / "manifest.json").read_text())
+    assert meta["scenario"]["strategy"] == strategy
+    assert len(pd.read_csv(out / "summary.csv")) == 1
