@@ -49,6 +49,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="redraw the figures of a results folder from its saved tables")
     plot.add_argument("results", type=Path)
+
+    compare = sub.add_parser("compare", help="compare mediation strategies on paired seeds, with bootstrap CIs")
+    compare.add_argument("scenario", type=Path, help="scenario YAML file")
+    compare.add_argument("--strategies", required=True,
+                         help="comma-separated strategy names (strategies/<name>.yaml beside the scenario)")
+    compare.add_argument("--runs", type=int, help="runs per strategy (default: the scenario's)")
+    compare.add_argument("--baseline", help="strategy to take differences against (default: none, else the first)")
+    compare.add_argument("--seed", type=_seed, help="base seed (default: the scenario's)")
+    compare.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    compare.add_argument("--executor", choices=("local", "dask"), default="local",
+                         help="local process pool, or Dask distributed (default: local)")
+    compare.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
+                         "(default with --executor dask: start a local cluster)")
+    compare.add_argument("--posterior", action="store_true",
+                         help="draw each run's parameters from the calibrated posterior (same draw for run i "
+                              "of every strategy)")
+    compare.add_argument("--fitted", type=Path, help="calibration file for --posterior "
+                         "(default: calibration/fitted.yaml)")
+    compare.add_argument("--out", type=Path, help="results folder (default: results/compare/<scenario name>)")
+    compare.add_argument("--quiet", action="store_true", help="no progress output")
+    compare.add_argument("--resume", action="store_true",
+                         help="finish an interrupted comparison without redoing its finished runs")
+
+    cal = sub.add_parser("calibrate", help="fit the free parameters to the documented episodes (ABC-SMC, pyabc)")
+    cal.add_argument("--episodes", help="comma-separated episode ids from the episodes file (default: E07,E13)")
+    cal.add_argument("--episodes-file", type=Path, help="targets file (default: calibration/episodes.yaml)")
+    cal.add_argument("--budget", type=_positive_int, help="most simulations in total (default: 12000 within 20 min; --quick: 160)")
+    cal.add_argument("--population", type=_positive_int, help="particles per generation (default: 150; --quick: 16)")
+    cal.add_argument("--generations", type=_positive_int, help="most generations (default: 10)")
+    cal.add_argument("--minutes", type=_positive_int, help="wall-time limit of each fit in minutes (default: 20)")
+    cal.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    cal.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): pyabc's Dask sampler")
+    cal.add_argument("--params", help="comma-separated subset of parameters to fit (default: all with a prior)")
+    cal.add_argument("--quick", action="store_true",
+                     help="tiny population, 2 generations (~1 min); writes to results/calibration_quick/")
+    cal.add_argument("--out-of-sample", action="store_true",
+                     help="fit on each episode alone and predict the other (tables in <report>/out_of_sample/)")
+    cal.add_argument("--out", type=Path, help="folder for fitted.yaml, posterior.csv and report/ (default: "
+                     "calibration/ and results/calibration/)")
+    cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
+    cal.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
 
@@ -83,6 +124,26 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         for path in redraw(args.results):
             print(path)
+    elif args.command == "compare":
+        from sim.compare import compare_strategies, default_out
+
+        compare_strategies(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline,
+                           seed=args.seed, executor=args.executor, workers=args.workers,
+                           scheduler=args.scheduler, posterior=args.posterior, fitted=args.fitted,
+                           out=args.out or default_out(args.scenario), resume=args.resume, quiet=args.quiet)
+    elif args.command == "calibrate":
+        from sim.calibration import CalibrateOptions, calibrate
+        from sim.targets import DEFAULT_EPISODES_FILE
+
+        def _list(text: str | None) -> tuple[str, ...] | None:
+            return tuple(x.strip() for x in text.split(",") if x.strip()) if text else None
+
+        calibrate(CalibrateOptions(
+            episodes_file=args.episodes_file or DEFAULT_EPISODES_FILE, episodes=_list(args.episodes),
+            budget=args.budget, population=args.population, generations=args.generations, minutes=args.minutes,
+            workers=args.workers,
+            quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
+            params=_list(args.params), out_of_sample=args.out_of_sample))
     return 0
 
 

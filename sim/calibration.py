@@ -1,0 +1,501 @@
+"""``bordersim calibrate``: fit the free parameters to the documented episodes with ABC-SMC (pyabc).
+
+One *simulation* of a parameter vector is one run of each selected episode's scenario with those parameters.
+Its seeds come from ``SeedSequence([--seed, bits of the parameter values])``, so the same vector always
+gives the same runs for a given ``--seed`` whichever process evaluates it. The distance
+(:func:`sim.targets.distance`) scales each documented figure by its documented range. The posterior of the
+last generation gives ``fitted.yaml`` (weighted medians) and ``posterior.csv`` (weighted resample), then
+posterior predictive runs give the report (:mod:`sim.calibration_report`). Priors and their reasons:
+:data:`PRIOR_REASONS`, :data:`EXTRA_PRIORS` and ``calibration/README.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+# imported here, not lazily: forked workers must inherit the code as it was when the fit started
+import sim.model  # noqa: F401
+from sim.ensemble import LocalExecutor, RunResult, RunTask, derive_seeds, run_ensemble, run_task
+from sim.errors import UserError
+from sim.parameters import SPECS
+from sim.progress import progress, say
+from sim.results import file_sha256, git_commit, package_versions, write_text_atomic
+from sim.targets import DEFAULT_EPISODES_FILE, Episode, Target, TargetSet, distance, load_targets, sim_value
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class FitParameter:
+    """One free parameter: its prior is uniform on [low, high], on a log10 scale when ``log``."""
+
+    name: str
+    low: float
+    high: float
+    log: bool
+    reason: str
+
+    @property
+    def key(self) -> str:
+        """The name pyabc samples: ``log10_<name>`` for log-scale priors."""
+        return f"log10_{self.name}" if self.log else self.name
+
+    @property
+    def sampled_bounds(self) -> tuple[float, float]:
+        """The prior's bounds in the space pyabc samples (log10 of the unit for log-scale priors)."""
+        return (math.log10(self.low), math.log10(self.high)) if self.log else (self.low, self.high)
+
+    def to_value(self, sampled: float) -> float:
+        return float(10.0 ** sampled) if self.log else float(sampled)
+
+
+PRIOR_REASONS: dict[str, str] = {
+    "incident_rate": "background only (calm segments); spans ~3-100 incidents a year over the mapped border",
+    "tension_gain": "background only; from a flat to a 20-fold difference between tense and calm segments",
+    "escalate_rate": "per-hour climb; 0.005/h (weeks per rung) to 0.3/h (a rung in ~3 h: E07 went L0 -> L2 in ~26 h, "
+                     "E13 L2 -> L4 in ~2 days)",
+    "retaliate_rate": "matching the opponent within 30 min to 10 h",
+    "deescalate_rate": "stepping down after 3 h to 8 days without being fired on",
+    "spread_rate": "neighbour ignition within hours (E13 spread along the whole Batken border in a day) to weeks",
+    "authorise_rate": "orders for the next rung within 2 h to 8 days (E07 mortars ~10 h after the first shots)",
+    "agree_rate": "an agreement within ~3 h to ~2 weeks of open talks (E13 agreed within the day, E07 in ~1.5 days)",
+    "ceasefire_discipline": "a ceasefire removes half to 99% of the escalation hazard",
+    "reagreement_resolve": "from re-agreed ceasefires enforced no better than the first (0) to each one halving and "
+                           "more what is left (2); E13 held after >= 5 agreements (Khovar 2022-09-17; TASS 1513059)",
+    "violation_rate": "breaches every ~20 h to ~3 months per unit tension (both ceasefires were broken within a day)",
+    "military_casualty_rate": "0.02-2 military hit per hour per segment at mortar level: spans the 2021 and 2022 tolls",
+    "civilian_casualty_rate": "0.002-0.5 per hour per 1000 exposed at mortar level: HRW's 37-51 civilian dead in 2022 "
+                              "sits well inside",
+    "evacuation_threshold": "from flight at the first shots to flight only under heavy fire nearby",
+    "evacuation_rate": "1% to 50% of those present leave per hour: E07 >800 -> 33,388 in ~3 days, E13 ~136,000 in 3 days",
+}
+"""Why each prior in ``sim.parameters.SPECS`` spans what it does (the table in calibration/README.md)."""
+
+EXTRA_PRIORS: dict[str, tuple[float, float, bool, str]] = {
+    "military_kill_fraction": (
+        0.1, 0.5, False,
+        "not given a prior in SPECS; the deaths:injured ratio differs between the tolls (E07 KG 36:183, E13 KG 62:198, "
+        "E07 TJ 19:87), so the share of hits that kill must be free for deaths and injured to fit together"),
+    "civilian_kill_fraction": (
+        0.1, 0.5, False,
+        "as military_kill_fraction; HRW counts 37 civilian dead with 36 injured in 2022 (HRW 2023-05-02), "
+        "E07 KG 31 dead with 121 civilian injured (ria24.today 2021-04-30)"),
+    "reagree_factor": (
+        1.0, 10.0, False,
+        "not given a prior in SPECS; E13 saw >= 5 agreements within two days (facts §4), E07 two to four, so how fast "
+        "talks re-agree after a breach is what sets the agreement and violation counts"),
+}
+"""Priors defined here for parameters SPECS does not mark for fitting: (low, high, log, reason)."""
+
+BACKGROUND_ONLY = ("incident_rate", "tension_gain")
+"""Parameters that act only on background incidents on calm segments (``escalation.ignite``): the episode
+targets say nothing about them, so they are fitted only when a background target set (BASELINE) is selected."""
+
+
+def free_parameters(targets: TargetSet, names: list[str] | None = None) -> list[FitParameter]:
+    """The parameters to fit: those with a prior (SPECS or EXTRA_PRIORS), or just ``names``."""
+    background = any(e.kind == "background" for e in targets.episodes.values())
+    out: list[FitParameter] = []
+    for name, spec in SPECS.items():
+        if spec.prior is not None:
+            if not background and name in BACKGROUND_ONLY and names is None:
+                continue
+            low, high = spec.prior
+            out.append(FitParameter(name, low, high, spec.log_prior, PRIOR_REASONS.get(name, "see SPECS")))
+    for name, (low, high, log, reason) in EXTRA_PRIORS.items():
+        out.append(FitParameter(name, low, high, log, reason))
+    if names is not None:
+        known = {p.name: p for p in out}
+        for n in names:
+            if n not in known:
+                from sim.yamlio import suggest
+                raise UserError(f"--params: '{n}' has no prior to fit{suggest(n, list(known))}")
+        out = [known[n] for n in names]
+    return out
+
+
+# --- one simulation -------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=16)
+def _scenario(path: str):
+    from sim.scenario import load_scenario
+
+    return load_scenario(path)
+
+
+def run_summary(scenario_path: str, seed: int, values: dict[str, float]) -> dict[str, Any]:
+    """One run of a scenario with some parameters replaced; its scalar outcomes."""
+    from sim.model import BorderModel
+    from sim.outcomes import summarise
+
+    scenario = _scenario(scenario_path).with_params(values)
+    model = BorderModel(scenario, seed=seed)
+    model.run_model()
+    return summarise(model)
+
+
+def seeds_for(values: dict[str, float], base_seed: int, n: int) -> list[int]:
+    """Per-episode seeds from the base seed and the parameter values' bits (reproducible anywhere)."""
+    words = np.asarray([values[k] for k in sorted(values)], dtype=np.float64).view(np.uint32).tolist()
+    children = np.random.SeedSequence([int(base_seed), *words]).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """The model as pyabc sees it: parameters in, the targets' simulated values out. Picklable."""
+
+    episodes: tuple[Episode, ...]
+    parameters: tuple[FitParameter, ...]
+    base_seed: int
+    censor: bool = True
+    deadline: float = math.inf
+    """Wall-clock time (``time.time()``) after which every simulation is rejected at once, so a generation
+    that cannot finish in time ends quickly (pyabc then keeps the last complete generation)."""
+
+    def values(self, pars: Any) -> dict[str, float]:
+        return {p.name: p.to_value(float(pars[p.key])) for p in self.parameters}
+
+    def __call__(self, pars: Any) -> dict[str, float]:
+        if time.time() > self.deadline:
+            return {}
+        values = self.values(pars)
+        out: dict[str, float] = {}
+        for episode, seed in zip(self.episodes, seeds_for(values, self.base_seed, len(self.episodes))):
+            summary = run_summary(str(episode.scenario), seed, values)
+            for t in episode.targets:
+                out[t.key] = sim_value(summary, t.output, episode, self.censor)
+        return out
+
+
+@dataclass(frozen=True)
+class ScaledDistance:
+    """pyabc distance: sum of squared range-scaled deviations over the fitted targets. Picklable."""
+
+    targets: tuple[Target, ...]
+
+    def __call__(self, x: dict, x_0: dict) -> float:
+        return distance(x, list(self.targets))
+
+
+# --- the fit --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FitSettings:
+    population: int = 150
+    generations: int = 10
+    budget: int = 12000             # simulations (parameter vectors) at most, over all generations
+    walltime_minutes: float = 20.0
+    workers: int = 2
+    seed: int = 20240501
+    scheduler: str | None = None
+    quiet: bool = False
+    params: tuple[str, ...] | None = None
+    min_acceptance: float = 0.02
+    """Stop when a generation needs more than population / min_acceptance simulations (pyabc criterion)."""
+
+
+QUICK = dict(population=16, generations=2, budget=160, walltime_minutes=3.0)
+"""--quick: a tiny population and two generations (about a minute on two idle cores, report included)."""
+
+
+@dataclass
+class FitResult:
+    parameters: list[FitParameter]
+    particles: pd.DataFrame        # one row per particle of the last generation, columns = parameter names
+    weights: np.ndarray
+    generations: list[dict[str, Any]]
+    simulations: int
+    walltime_s: float
+    episodes: list[str]
+    settings: FitSettings
+    draws: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def final_epsilon(self) -> float:
+        return float(self.generations[-1]["epsilon"]) if self.generations else math.nan
+
+    def medians(self) -> dict[str, float]:
+        return {p.name: weighted_quantile(self.particles[p.name].to_numpy(), self.weights, 0.5)
+                for p in self.parameters}
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    v, w = np.asarray(values)[order], np.asarray(weights, dtype=float)[order]
+    cum = np.cumsum(w) - 0.5 * w
+    cum /= w.sum()
+    return float(np.interp(q, cum, v))
+
+
+class _ProgressHandler(logging.Handler):
+    """pyabc's generation / epsilon / acceptance log lines, on stderr as one line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING or msg.startswith(("t:", "Accepted:", "Stop:")):
+            print(f"calibrate: {msg}", file=sys.stderr, flush=True)
+
+
+def _sampler(settings: FitSettings):
+    import pyabc
+
+    if settings.scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - distributed comes with pyabc
+            raise UserError(f"--scheduler needs dask.distributed: {exc}") from None
+        try:
+            client = Client(settings.scheduler, timeout=20)
+        except OSError as exc:
+            raise UserError(f"--scheduler: cannot reach the Dask scheduler at {settings.scheduler}: {exc}") from None
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=4)
+    if settings.workers <= 1:
+        return pyabc.sampler.SingleCoreSampler(check_max_eval=True)
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=settings.workers, check_max_eval=True)
+
+
+def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
+    """Run ABC-SMC on the selected episodes; returns the last generation's weighted particles."""
+    try:
+        import pyabc
+    except ImportError:
+        raise UserError("calibrate needs pyabc: pip install 'bordersim[calibrate]' (or pip install pyabc)") from None
+
+    params = free_parameters(targets, list(settings.params) if settings.params else None)
+    fitted = tuple(targets.fitted_targets())
+    episodes = tuple(targets.episodes.values())
+    started = time.time()
+    simulator = Simulator(episodes, tuple(params), settings.seed, targets.censor_at_end,
+                          deadline=started + 60.0 * settings.walltime_minutes)
+    prior = pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.sampled_bounds[0],
+                                                   p.sampled_bounds[1] - p.sampled_bounds[0]) for p in params})
+    dist = pyabc.distance.FunctionDistance(ScaledDistance(fitted))
+
+    abc_logger = logging.getLogger("ABC")
+    handler = _ProgressHandler()
+    old_level, old_handlers = abc_logger.level, list(abc_logger.handlers)
+    for h in old_handlers:
+        abc_logger.removeHandler(h)
+    abc_logger.addHandler(handler)
+    abc_logger.setLevel(logging.WARNING if settings.quiet else logging.INFO)
+    np.random.seed(settings.seed % 2**32)
+    say(f"calibrate: fitting {len(params)} parameters to {len(fitted)} targets of "
+        f"{', '.join(e.id for e in episodes)}: population {settings.population}, at most "
+        f"{settings.generations} generations / {settings.budget} simulations / {settings.walltime_minutes:g} min, "
+        f"{settings.workers} worker(s)", settings.quiet)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bordersim-abc-") as tmp:
+            abc = pyabc.ABCSMC(simulator, prior, dist, population_size=settings.population,
+                               sampler=_sampler(settings))
+            abc.new("sqlite:///" + os.path.join(tmp, "abc.db"), {t.key: t.point for t in fitted})
+            history = abc.run(max_nr_populations=settings.generations,
+                              max_total_nr_simulations=settings.budget,
+                              max_walltime=timedelta(minutes=settings.walltime_minutes),
+                              min_acceptance_rate=settings.min_acceptance)
+            if history.max_t < 0:
+                raise UserError(f"calibrate: not one generation finished within {settings.walltime_minutes:g} min "
+                                f"/ {settings.budget} simulations; raise --budget")
+            df, w = history.get_distribution(m=0, t=history.max_t)
+            pops = history.get_all_populations()
+            nsims = history.total_nr_simulations
+    finally:
+        abc_logger.removeHandler(handler)
+        for h in old_handlers:
+            abc_logger.addHandler(h)
+        abc_logger.setLevel(old_level)
+    gens = [{"generation": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples),
+             "acceptance": (settings.population / r.samples) if r.samples else math.nan}
+            for r in pops.itertuples() if r.t >= 0]
+    particles = pd.DataFrame({p.name: [p.to_value(v) for v in df[p.key].to_numpy()] for p in params})
+    result = FitResult(params, particles, np.asarray(w, dtype=float), gens, int(nsims), time.time() - started,
+                       [e.id for e in episodes], settings)
+    say(f"calibrate: {len(gens)} generations, {nsims} simulations, final epsilon {result.final_epsilon:.3g}, "
+        f"{result.walltime_s:.0f} s", settings.quiet)
+    return result
+
+
+def resample(result: FitResult, n: int, seed: int) -> pd.DataFrame:
+    """``n`` draws from the weighted posterior (multinomial resampling)."""
+    rng = np.random.default_rng(seed)
+    w = result.weights / result.weights.sum()
+    idx = rng.choice(len(w), size=n, replace=True, p=w)
+    return result.particles.iloc[idx].reset_index(drop=True)
+
+
+# --- posterior predictive runs --------------------------------------------------------------------------
+
+def predictive(episode: Episode, draws: pd.DataFrame, seed: int, workers: int, quiet: bool,
+               base_params: dict[str, float] | None = None) -> list[RunResult]:
+    """One run of ``episode`` per posterior draw (seeds from ``SeedSequence(seed)``)."""
+    seeds = derive_seeds(seed, len(draws))
+    tasks = []
+    for i, (row, s) in enumerate(zip(draws.to_dict("records"), seeds)):
+        values = {**(base_params or {}), **{k: float(v) for k, v in row.items()}}
+        tasks.append(RunTask(str(episode.scenario), s, i, None, tuple(sorted(values.items())), episode.id))
+    with progress(len(tasks), f"{episode.id}: posterior predictive", quiet) as advance:
+        with LocalExecutor(min(workers, len(tasks))) as ex:
+            return run_ensemble(tasks, ex, on_result=lambda _: advance(1))
+
+
+def predictive_values(episode: Episode, results: list[RunResult], censor: bool) -> pd.DataFrame:
+    """Each target's simulated value per predictive run (censoring as in the fit)."""
+    rows = []
+    for r in results:
+        row = {"run": r.task.run}
+        for t in episode.targets:
+            row[t.name] = sim_value(r.summary, t.output, episode, censor)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutputPaths:
+    fitted: Path
+    posterior: Path
+    report: Path
+
+    @classmethod
+    def choose(cls, out: Path | None, quick: bool) -> "OutputPaths":
+        if out is not None:
+            out = Path(out)
+            return cls(out / "fitted.yaml", out / "posterior.csv", out / "report")
+        if quick:
+            base = REPO / "results" / "calibration_quick"
+            return cls(base / "fitted.yaml", base / "posterior.csv", base / "report")
+        return cls(REPO / "calibration" / "fitted.yaml", REPO / "calibration" / "posterior.csv",
+                   REPO / "results" / "calibration")
+
+
+def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, quick: bool) -> dict[str, Any]:
+    rel = os.path.relpath(paths.posterior, paths.fitted.parent)
+    s = result.settings
+    return {
+        "values": {k: float(f"{v:.6g}") for k, v in result.medians().items()},
+        "posterior_draws": rel,
+        "made_by": {
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "method": "ABC-SMC (pyabc), uniform priors (log10-uniform where marked), distance = sum of squared "
+                      "range-scaled deviations (calibration/README.md)",
+            "quick": quick,
+            "episodes": result.episodes,
+            "episodes_file": {"path": str(episodes_file), "sha256": file_sha256(episodes_file)},
+            "budget": s.budget,
+            "population": s.population,
+            "max_generations": s.generations,
+            "generations": len(result.generations),
+            "simulations": result.simulations,
+            "final_epsilon": float(f"{result.final_epsilon:.6g}"),
+            "epsilons": [float(f"{g['epsilon']:.6g}") for g in result.generations],
+            "seed": s.seed,
+            "workers": s.workers,
+            "walltime_seconds": round(result.walltime_s, 1),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "git": git_commit(REPO),
+            "software": {**package_versions(), "pyabc": _version("pyabc")},
+        },
+        "priors": {p.name: {"low": float(f"{p.low:.6g}"), "high": float(f"{p.high:.6g}"),
+                            "scale": "log10-uniform" if p.log else "uniform", "reason": p.reason}
+                   for p in result.parameters},
+    }
+
+
+def _version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def write_fit(result: FitResult, paths: OutputPaths, episodes_file: Path, quick: bool) -> None:
+    """posterior.csv then fitted.yaml, each via a temporary file and a rename."""
+    paths.fitted.parent.mkdir(parents=True, exist_ok=True)
+    paths.posterior.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(paths.posterior, result.draws.to_csv(index=False, float_format="%.6g"))
+    doc = fitted_document(result, paths, episodes_file, quick)
+    header = ("# Written by `bordersim calibrate` (sim/calibration.py): posterior medians of the fitted parameters.\n"
+              "# A scenario uses them with `parameters: {file: ../calibration/fitted.yaml}`; do not edit by hand.\n")
+    write_text_atomic(paths.fitted, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CalibrateOptions:
+    episodes_file: Path = DEFAULT_EPISODES_FILE
+    episodes: tuple[str, ...] | None = None
+    budget: int | None = None
+    population: int | None = None
+    generations: int | None = None
+    minutes: float | None = None
+    workers: int | None = None
+    quick: bool = False
+    out: Path | None = None
+    quiet: bool = False
+    seed: int = 20240501
+    scheduler: str | None = None
+    params: tuple[str, ...] | None = None
+    out_of_sample: bool = False
+    draws: int = 200
+    predictive_runs: int = 100
+
+
+def settings_for(options: CalibrateOptions) -> FitSettings:
+    base = FitSettings(**QUICK) if options.quick else FitSettings()
+    changes: dict[str, Any] = {"seed": options.seed, "quiet": options.quiet, "scheduler": options.scheduler,
+                               "workers": options.workers or os.cpu_count() or 1, "params": options.params}
+    if options.budget is not None:
+        changes["budget"] = options.budget
+        # a budget well above the default lets the fit run longer too (about 0.2 s per simulation per core)
+        changes["walltime_minutes"] = max(base.walltime_minutes, options.budget * 0.25 / 60.0 / changes["workers"])
+    if options.minutes is not None:
+        changes["walltime_minutes"] = float(options.minutes)
+    if options.population is not None:
+        changes["population"] = options.population
+    if options.generations is not None:
+        changes["generations"] = options.generations
+    import dataclasses
+
+    return dataclasses.replace(base, **changes)
+
+
+def calibrate(options: CalibrateOptions) -> OutputPaths:
+    """The whole command: check the targets, fit, resample, predict, write fitted.yaml and the report."""
+    from sim import calibration_report as report
+
+    all_targets = load_targets(options.episodes_file)          # checked before anything is run or written
+    chosen = all_targets.select(list(options.episodes) if options.episodes else None)
+    settings = settings_for(options)
+    paths = OutputPaths.choose(options.out, options.quick)
+    n_draws = 40 if options.quick else options.draws
+    n_pred = 12 if options.quick else options.predictive_runs
+
+    if options.out_of_sample:
+        report.out_of_sample(all_targets, settings, paths, n_draws, n_pred, options.quick)
+        return paths
+
+    result = fit(chosen, settings)
+    result.draws = resample(result, n_draws, settings.seed + 1)
+    predictions = report.predict_all(all_targets, result, settings, n_pred, options.quick)
+    report.write_report(paths.report, all_targets, chosen, result, predictions, paths, options.quick)
+    write_fit(result, paths, all_targets.path, options.quick)
+    say(f"wrote {paths.fitted}, {paths.posterior} and {paths.report}/", options.quiet)
+    return paths

@@ -1,0 +1,165 @@
+"""Calibration: targets are checked, a known parameter vector is recovered, and `calibrate --quick` writes
+fitted.yaml, posterior.csv and the report that scenarios then pick up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("pyabc")
+
+from sim.calibration import FitSettings, fit, run_summary, weighted_quantile  # noqa: E402
+from sim.cli import main  # noqa: E402
+from sim.errors import UserError  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.targets import load_targets  # noqa: E402
+from tests.conftest import DATA, REPO  # noqa: E402
+
+
+def mini_scenario(tmp_path: Path, name: str = "mini_cal", parameters_file: Path | None = None,
+                  violent: bool = False) -> Path:
+    """A copy of tests/data/mini.yaml in tmp_path (its references made absolute); ``violent``: mortars
+    authorised from the start and a tense border, so that casualty counts carry information."""
+    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
+    spec.update(name=name, geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
+                strategy=str(DATA / "strategies" / "none.yaml"))
+    if violent:
+        spec["governments"] = {"KG": {"authorised": "L2", "arsenal": "L4"}, "TJ": {"authorised": "L2", "arsenal": "L4"}}
+        spec["initial_tension"] = {"default": 0.8}
+        spec["triggers"] = [{"kind": "incident", "hour": 2, "segment": "seg_water", "level": "L2"}]
+    if parameters_file is not None:
+        spec["parameters"] = {"file": str(parameters_file)}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def episodes_file(tmp_path: Path, targets: dict[str, dict], scenario: Path, ids=("A", "B")) -> Path:
+    doc = {"version": 1, "episodes": {}}
+    for eid in ids:
+        doc["episodes"][eid] = {
+            "title": f"mini episode {eid}", "scenario": str(scenario),
+            "onset": "2022-09-14T02:00:00+06:00",  # mini.yaml's trigger at hour 2
+            "timeline": [{"event": "onset", "at": "2022-09-14T02:00:00+06:00", "label": "shots", "source": "test"},
+                         {"event": "ceasefire_agreed", "at": "2022-09-15T12:00:00+06:00", "label": "agreed",
+                          "source": "test"}],
+            "targets": targets}
+    path = tmp_path / "episodes.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_the_shipped_episodes_file_is_valid_and_maps_to_model_outputs():
+    ts = load_targets()
+    assert {"E07", "E13", "BASELINE"} <= set(ts.episodes)
+    assert list(ts.select(None).episodes) == ["E07", "E13"]
+    e07, e13 = ts.episodes["E07"], ts.episodes["E13"]
+    assert e07.onset_hour == 12 and e13.onset_hour == 6  # the scenarios' first incidents
+    points = {t.key: t.point for t in ts.all_targets()}
+    assert points["E07.deaths_kg"] == 36 and points["E07.deaths_tj"] == 19
+    assert points["E07.max_rung"] == 4 and points["E13.max_rung"] == 5  # rung = facts level + 1
+    assert all(t.scale > 0 for t in ts.all_targets())
+
+
+def test_parameter_recovery_on_the_mini_border(tmp_path):
+    """Data simulated at known parameters is fitted back inside the posterior's 90% interval."""
+    truth = {"escalate_rate": 0.08, "military_casualty_rate": 0.6}
+    scenario = mini_scenario(tmp_path, violent=True)
+    runs = pd.DataFrame([run_summary(str(scenario), seed, truth) for seed in range(30)])
+    targets = {}
+    for out in ("injured_kg", "injured_tj", "deaths_kg", "deaths_tj", "max_rung", "segments_involved"):
+        q25, q50, q75 = np.quantile(runs[out].astype(float), [0.25, 0.5, 0.75])
+        targets[out] = {"output": out, "point": float(q50), "range": [float(q25), float(q75)],
+                        "sources": ["simulated at known parameters"]}
+    # one episode run twice per simulation (two 'episodes' on the same scenario): more data per parameter vector
+    ts = load_targets(episodes_file(tmp_path, targets, scenario, ids=("SYN1", "SYN2")))
+    result = fit(ts, FitSettings(population=30, generations=3, budget=1200, walltime_minutes=1.5, workers=1,
+                                 seed=3, quiet=True, params=tuple(truth)))
+    for name, value in truth.items():
+        x = result.particles[name].to_numpy()
+        lo, hi = (weighted_quantile(x, result.weights, q) for q in (0.05, 0.95))
+        assert lo <= value <= hi, f"{name}: true {value} outside the posterior 90% interval [{lo:.3g}, {hi:.3g}]"
+    # the data are informative: the injury rate's interval is narrower than its prior (0.02-2, log scale)
+    x = result.particles["military_casualty_rate"].to_numpy()
+    lo, hi = (weighted_quantile(x, result.weights, q) for q in (0.05, 0.95))
+    assert np.log10(hi / lo) < 0.85 * np.log10(2.0 / 0.02)
+
+
+def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
+    scenario = mini_scenario(tmp_path)
+    targets = {
+        "deaths_kg": {"output": "deaths_kg", "point": 2, "range": [0, 4], "sources": ["test"]},
+        "max_rung": {"output": "max_rung", "point": 3, "sources": ["test"]},
+        "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["test"]},
+        "injured_tj": {"output": "injured_tj", "point": 5, "fit": False, "sources": ["test"]},
+    }
+    ep_file = episodes_file(tmp_path, targets, scenario)
+    out = tmp_path / "fit"
+    code = main(["calibrate", "--quick", "--quiet", "--episodes-file", str(ep_file), "--out", str(out),
+                 "--workers", "2", "--seed", "5"])
+    assert code == 0
+    fitted = yaml.safe_load((out / "fitted.yaml").read_text())
+    assert fitted["posterior_draws"] == "posterior.csv"
+    assert fitted["made_by"]["episodes"] == ["A", "B"] and fitted["made_by"]["quick"] is True
+    draws = pd.read_csv(out / fitted["posterior_draws"])
+    assert list(draws.columns) == list(fitted["values"]) and len(draws) > 0
+    for f in ("report.md", "table_A.csv", "table_B.csv", "posterior_marginals.png", "posterior_pairs.png",
+              "escalation_A.png", "manifest.json"):
+        assert (out / "report" / f).is_file(), f
+    table = pd.read_csv(out / "report" / "table_A.csv")
+    assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct"} <= set(table.columns)
+    # a scenario naming the fitted file uses the fitted values
+    used = load_scenario(mini_scenario(tmp_path, "uses_fit", out / "fitted.yaml")).params
+    for name, value in fitted["values"].items():
+        assert used[name] == pytest.approx(value)
+    # nothing of the real fit was touched
+    assert not (tmp_path / "calibration").exists()
+
+
+def test_quick_never_writes_the_real_fit_by_default():
+    from sim.calibration import OutputPaths
+
+    quick, real = OutputPaths.choose(None, True), OutputPaths.choose(None, False)
+    assert quick.fitted != real.fitted and quick.report != real.report
+    assert real.fitted == REPO / "calibration" / "fitted.yaml"
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(output="deaths_kgg"),
+     "episodes.A.targets.deaths_kg.output: unknown model output 'deaths_kgg' (did you mean 'deaths_kg'?)"),
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(range=[5, 1]), "low <= high"),
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(point=9), "outside its range"),
+    (lambda d: d["episodes"]["A"].update(onset="2022-09-14T05:00:00+06:00"), "the hour offsets must match"),
+    (lambda d: d["episodes"]["A"].update(scenario="nowhere.yaml"), "episodes.A.scenario: file not found"),
+])
+def test_bad_targets_give_a_clear_error_and_overwrite_nothing(tmp_path, capsys, mutate, expected):
+    scenario = mini_scenario(tmp_path)
+    ep_file = episodes_file(tmp_path, {"deaths_kg": {"output": "deaths_kg", "point": 2, "range": [0, 4],
+                                                      "sources": ["t"]}}, scenario)
+    doc = yaml.safe_load(ep_file.read_text())
+    mutate(doc)
+    ep_file.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "fit"
+    out.mkdir()
+    (out / "fitted.yaml").write_text("values: {escalate_rate: 0.1}\n")
+    code = main(["calibrate", "--quick", "--episodes-file", str(ep_file), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(ep_file) in err or "nowhere.yaml" in err
+    assert expected in err
+    assert (out / "fitted.yaml").read_text() == "values: {escalate_rate: 0.1}\n"
+    assert sorted(p.name for p in out.iterdir()) == ["fitted.yaml"]
+
+
+def test_malformed_yaml_and_unknown_episode_are_user_errors(tmp_path, capsys):
+    bad = tmp_path / "episodes.yaml"
+    bad.write_text("episodes: {E07: [unclosed\n")
+    assert main(["calibrate", "--quick", "--episodes-file", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "malformed YAML" in capsys.readouterr().err
+    with pytest.raises(UserError, match="unknown episode 'E99'"):
+        load_targets().select(["E99"])
+    assert not (tmp_path / "o").exists()
