@@ -23,6 +23,9 @@ Results (``results/compare/<scenario>/``, written completely or not at all):
 Finished runs are checkpointed in ``results/compare/.<scenario>.partial/`` (one small file per run,
 written atomically) so that ``resume=True`` finishes an interrupted comparison without redoing them; the
 folder is removed once the comparison is written.
+
+This module plans, runs and writes a comparison; the statistics are in :mod:`sim.comparison_stats`, the
+figures in :mod:`sim.comparison_plots` and the calibrated posterior in :mod:`sim.posterior`.
 """
 
 from __future__ import annotations
@@ -40,81 +43,22 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim import parameters
+from sim.comparison_stats import (BOOTSTRAP_RESAMPLES, CURVES, DIFF_OUTCOMES, RELAPSE_WINDOW_HOURS,
+                                  ceasefire_survival, paired_differences, ranking, strategy_table,
+                                  survival_table)
+from sim.comparison_stats import kaplan_meier  # noqa: F401 - re-exported: tests use sim.compare.kaplan_meier
 from sim.ensemble import Executor, RunTask, derive_seeds, run_task
 from sim.errors import UserError
+from sim.executors import describe, make_executor
+from sim.posterior import Posterior, load_posterior
 from sim.progress import progress, say
 from sim.results import atomic_dir, file_sha256, manifest, read_json, write_json, write_text_atomic
-from sim.scenario import Scenario, load_scenario, strategy_path
+from sim.scenario import Scenario, ScenarioSpec, load_scenario, strategy_path
 from sim.sensitivity import scalar_outcomes
-from sim.yamlio import read_yaml_mapping, suggest
-
-DEFAULT_FITTED = Path("calibration") / "fitted.yaml"
-BOOTSTRAP_RESAMPLES = 2000
-RELAPSE_WINDOW_HOURS = 720.0
-CURVES = ("max_rung", "deaths_total", "displaced_total")
-NON_PARAMETER_COLUMNS = frozenset({"draw", "chain", "iteration", "sample", "weight", "log_weight"})
-
-
-@dataclass(frozen=True)
-class Outcome:
-    column: str
-    label: str
-    kind: str  # "count", "hours" or "probability"
-
-
-TABLE_OUTCOMES = (
-    Outcome("deaths_kg", "deaths, Kyrgyzstan", "count"),
-    Outcome("deaths_tj", "deaths, Tajikistan", "count"),
-    Outcome("deaths_total", "deaths, both sides", "count"),
-    Outcome("civilian_deaths", "civilian deaths", "count"),
-    Outcome("injured_kg", "injured, Kyrgyzstan", "count"),
-    Outcome("injured_tj", "injured, Tajikistan", "count"),
-    Outcome("peak_displaced_kg", "peak displaced, Kyrgyzstan", "count"),
-    Outcome("peak_displaced_tj", "peak displaced, Tajikistan", "count"),
-    Outcome("peak_displaced_total", "peak displaced, both sides", "count"),
-    Outcome("hours_to_stabilisation", "hours from onset to a ceasefire that holds", "hours"),
-    Outcome("violations", "ceasefire violations", "count"),
-    Outcome("heavy_weapons", "P(heavy weapons, L3+)", "probability"),
-    Outcome("relapse", "P(relapse within 30 days)", "probability"),
-)
-
-DIFF_OUTCOMES = (
-    Outcome("deaths_total", "deaths, both sides", "count"),
-    Outcome("deaths_kg", "deaths, Kyrgyzstan", "count"),
-    Outcome("deaths_tj", "deaths, Tajikistan", "count"),
-    Outcome("civilian_deaths", "civilian deaths", "count"),
-    Outcome("injured_total", "injured, both sides", "count"),
-    Outcome("peak_displaced_total", "peak displaced, both sides", "count"),
-    Outcome("hours_to_stabilisation_censored", "hours to a ceasefire that holds (censored)", "hours"),
-    Outcome("violations", "ceasefire violations", "count"),
-    Outcome("heavy_weapons", "P(heavy weapons, L3+)", "probability"),
-    Outcome("relapse", "P(relapse within 30 days)", "probability"),
-)
-
-FOREST_OUTCOMES = ("deaths_total", "civilian_deaths", "peak_displaced_total", "hours_to_stabilisation_censored")
+from sim.yamlio import load_model, suggest
 
 
 # --- planning -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Posterior:
-    """Parameter draws from a calibration: run ``i`` uses row ``i mod len(draws)``."""
-
-    fitted: Path
-    draws_file: Path
-    draws: tuple[tuple[tuple[str, float], ...], ...]
-    median: dict[str, Any]
-
-    def overrides(self, run: int) -> tuple[tuple[str, float], ...]:
-        return self.draws[run % len(self.draws)]
-
-    def info(self) -> dict[str, Any]:
-        return {"fitted": str(self.fitted), "fitted_sha256": file_sha256(self.fitted),
-                "draws_file": str(self.draws_file), "draws_sha256": file_sha256(self.draws_file),
-                "n_draws": len(self.draws), "parameters": [name for name, _ in self.draws[0]],
-                "assignment": "run i of every strategy uses draw (i mod n_draws)"}
-
-
 @dataclass(frozen=True)
 class Plan:
     """A checked comparison: what to run, before anything runs or is written."""
@@ -137,44 +81,6 @@ class Plan:
         text = json.dumps([self.strategy_hashes[task.label], task.run, task.seed, list(task.overrides),
                            self.code_hash], default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def load_posterior(fitted: str | Path | None = None) -> Posterior:
-    """Read ``fitted.yaml`` (``values`` and ``posterior_draws``) and its draws CSV; UserError if missing."""
-    fitted = Path(fitted) if fitted is not None else DEFAULT_FITTED
-    hint = "run `bordersim calibrate` first"
-    if not fitted.is_file():
-        raise UserError(f"--posterior: no calibrated posterior: {fitted} not found; {hint}")
-    data = read_yaml_mapping(fitted)
-    rel = data.get("posterior_draws")
-    if not isinstance(rel, str) or not rel:
-        raise UserError(f"{fitted}: posterior_draws: expected the path of the posterior draws CSV "
-                        f"(relative to {fitted.name}); {hint}")
-    draws_file = fitted.parent / rel
-    if not draws_file.is_file():
-        raise UserError(f"{fitted}: posterior_draws: file not found: {draws_file}; {hint}")
-    try:
-        frame = pd.read_csv(draws_file)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(f"{draws_file}: not a readable CSV of posterior draws ({exc})") from None
-    columns = [c for c in frame.columns if c not in NON_PARAMETER_COLUMNS]
-    if frame.empty or not columns:
-        raise UserError(f"{draws_file}: no posterior draws (expected one column per parameter, one row per draw)")
-    rows = []
-    for i, row in enumerate(frame[columns].itertuples(index=False)):
-        values = {c: _number(v, draws_file, i, c) for c, v in zip(columns, row)}
-        checked = parameters.checked(values, f"{draws_file}: row {i + 2}")
-        rows.append(tuple(sorted(checked.items())))
-    median = data.get("values") if isinstance(data.get("values"), dict) else {}
-    return Posterior(fitted, draws_file, tuple(rows), dict(median))
-
-
-def _number(value: Any, path: Path, i: int, column: str) -> Any:
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        if math.isnan(float(value)):
-            raise UserError(f"{path}: row {i + 2}, column {column}: missing value")
-        return float(value)
-    return value  # parameters.checked reports the wrong type
 
 
 def parse_strategies(text: str | Sequence[str]) -> list[str]:
@@ -273,22 +179,6 @@ def compare_task(task: RunTask) -> RunRecord:
     return RunRecord(task.label, task.run, task.seed, summary, curves, survival, violated)
 
 
-def ceasefire_survival(hours: np.ndarray, phases: np.ndarray) -> tuple[float, bool]:
-    """Hours from the first agreed ceasefire to its first violation; censored at the end of the run.
-
-    Returns ``(hours, True)`` if a violation came, ``(hours to the end, False)`` if none did, and
-    ``(nan, False)`` if no ceasefire was ever agreed.
-    """
-    agreed = np.flatnonzero(phases == "agreed")
-    if agreed.size == 0:
-        return math.nan, False
-    start = agreed[0]
-    broken = np.flatnonzero(phases[start:] == "violated")
-    if broken.size:
-        return float(hours[start + broken[0]] - hours[start]), True
-    return float(hours[-1] - hours[start]), False
-
-
 # --- running, with checkpoints --------------------------------------------------------------------------
 def partial_dir(out: Path) -> Path:
     """The hidden work folder of an unfinished comparison, next to its results folder."""
@@ -382,120 +272,6 @@ def runs_frame(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# --- statistics -----------------------------------------------------------------------------------------
-def strategy_table(runs: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per strategy and outcome: runs where it is defined, mean, median, 5% and 95% quantiles."""
-    rows = []
-    for strategy in order or list(dict.fromkeys(runs["strategy"])):
-        sub = runs[runs["strategy"] == strategy]
-        for o in TABLE_OUTCOMES:
-            values = sub[o.column].astype(float).dropna().to_numpy()
-            row = {"strategy": strategy, "outcome": o.column, "label": o.label, "kind": o.kind,
-                   "runs": len(values), "mean": math.nan, "median": math.nan, "p5": math.nan,
-                   "p95": math.nan}
-            if len(values):
-                row["mean"] = float(values.mean())
-                if o.kind != "probability":
-                    row["median"], row["p5"], row["p95"] = (float(q) for q in np.quantile(values, [0.5, 0.05, 0.95]))
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def paired_differences(runs: pd.DataFrame, baseline: str, seed: int = 0,
-                       resamples: int = BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
-    """Mean of (strategy - baseline) over runs paired by run index, with a percentile bootstrap 95% CI.
-
-    The bootstrap resamples run indices with replacement (the same resamples for every strategy and
-    outcome, from ``numpy.random.default_rng(seed)``). ``share_lower``/``share_higher`` are the shares of
-    runs in which the strategy's value was below / above the baseline's.
-    """
-    columns = [o.column for o in DIFF_OUTCOMES]
-    wide = runs.pivot(index="run", columns="strategy", values=columns)
-    base = wide.xs(baseline, axis=1, level="strategy")[columns].to_numpy(float)
-    n = base.shape[0]
-    rows = []
-    for strategy in dict.fromkeys(runs["strategy"]):
-        values = wide.xs(strategy, axis=1, level="strategy")[columns].to_numpy(float)
-        d = values - base
-        means = _bootstrap_means(d, seed, resamples)
-        lo, hi = np.percentile(means, [2.5, 97.5], axis=0)
-        for j, o in enumerate(DIFF_OUTCOMES):
-            rows.append({"strategy": strategy, "baseline": baseline, "outcome": o.column, "label": o.label,
-                         "runs": n, "mean_baseline": float(base[:, j].mean()),
-                         "mean_strategy": float(values[:, j].mean()), "mean_diff": float(d[:, j].mean()),
-                         "ci_lo": float(lo[j]), "ci_hi": float(hi[j]),
-                         "share_lower": float((d[:, j] < 0).mean()), "share_higher": float((d[:, j] > 0).mean())})
-    return pd.DataFrame(rows)
-
-
-def _bootstrap_means(d: np.ndarray, seed: int, resamples: int) -> np.ndarray:
-    """Means of ``resamples`` bootstrap resamples of the rows of ``d`` (runs x outcomes)."""
-    rng = np.random.default_rng(seed)
-    n, k = d.shape
-    chunk = max(1, min(resamples, 4_000_000 // max(1, n * k)))
-    out = np.empty((resamples, k))
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        out[start:stop] = d[idx].mean(axis=1)
-    return out
-
-
-def ranking(differences: pd.DataFrame) -> pd.DataFrame:
-    """Strategies ranked by mean paired difference in total deaths, ties by peak displaced."""
-    deaths = differences[differences["outcome"] == "deaths_total"].set_index("strategy")
-    displaced = differences[differences["outcome"] == "peak_displaced_total"].set_index("strategy")
-    table = pd.DataFrame({
-        "strategy": deaths.index,
-        "deaths_diff": deaths["mean_diff"].to_numpy(), "deaths_ci_lo": deaths["ci_lo"].to_numpy(),
-        "deaths_ci_hi": deaths["ci_hi"].to_numpy(),
-        "displaced_diff": displaced.loc[deaths.index, "mean_diff"].to_numpy(),
-        "displaced_ci_lo": displaced.loc[deaths.index, "ci_lo"].to_numpy(),
-        "displaced_ci_hi": displaced.loc[deaths.index, "ci_hi"].to_numpy(),
-    })
-    table["verdict"] = [_verdict(lo, hi, s == differences["baseline"].iloc[0])
-                        for s, lo, hi in zip(table["strategy"], table["deaths_ci_lo"], table["deaths_ci_hi"])]
-    table = table.sort_values(["deaths_diff", "displaced_diff", "strategy"], kind="mergesort")
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return table.reset_index(drop=True)
-
-
-def _verdict(lo: float, hi: float, is_baseline: bool) -> str:
-    if is_baseline:
-        return "baseline"
-    if hi < 0:
-        return "fewer deaths (95% CI below 0)"
-    if lo > 0:
-        return "more deaths (95% CI above 0)"
-    return "not distinguishable from baseline"
-
-
-def kaplan_meier(times: np.ndarray, events: np.ndarray) -> pd.DataFrame:
-    """Kaplan–Meier survival estimate: the step function's value after each distinct time."""
-    ok = ~np.isnan(times)
-    times, events = times[ok], events[ok].astype(bool)
-    rows = [{"hours": 0.0, "survival": 1.0, "at_risk": len(times), "events": 0, "censored": 0}]
-    surv = 1.0
-    for t in np.unique(times):
-        at_risk = int((times >= t).sum())
-        d = int(((times == t) & events).sum())
-        c = int(((times == t) & ~events).sum())
-        if d:
-            surv *= 1.0 - d / at_risk
-        rows.append({"hours": float(t), "survival": surv, "at_risk": at_risk, "events": d, "censored": c})
-    return pd.DataFrame(rows)
-
-
-def survival_table(runs: pd.DataFrame) -> pd.DataFrame:
-    frames = []
-    for strategy in dict.fromkeys(runs["strategy"]):
-        sub = runs[runs["strategy"] == strategy]
-        km = kaplan_meier(sub["ceasefire_survival_hours"].to_numpy(float), sub["ceasefire_violated"].to_numpy())
-        km.insert(0, "strategy", strategy)
-        frames.append(km)
-    return pd.concat(frames, ignore_index=True)
-
-
 def curves_table(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
     """Per strategy, step and curve: median and 5–95% quantiles across runs."""
     dt = plan.scenario.spec.step_hours
@@ -514,9 +290,6 @@ def curves_table(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
 # --- the library call -----------------------------------------------------------------------------------
 def default_out(scenario_path: str | Path) -> Path:
     """``results/compare/<scenario name>``."""
-    from sim.yamlio import load_model
-    from sim.scenario import ScenarioSpec
-
     return Path("results") / "compare" / load_model(Path(scenario_path), ScenarioSpec).name
 
 
@@ -541,30 +314,25 @@ def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], ru
             next to it; ``resume`` reuses the checkpoints of an interrupted comparison.
         on_run: called in this process after each finished (and checkpointed) run.
 
-    The analyses are :func:`strategy_table`, :func:`paired_differences` and :func:`ranking` on the frame.
+    The analyses are :func:`~sim.comparison_stats.strategy_table`,
+    :func:`~sim.comparison_stats.paired_differences` and :func:`~sim.comparison_stats.ranking` on the frame.
     """
     plan = make_plan(scenario, strategies, runs, baseline, seed, posterior, fitted)
     if resume and out is None:
         raise UserError("--resume needs the results folder of the comparison to resume (out)")
     if isinstance(executor, str):
-        from sim.executors import make_executor
-
         executor = make_executor(executor, workers, scheduler)
     checkpoints = partial_dir(Path(out)) if out is not None else None
     info: dict[str, Any] = {}
 
     def record_executor(record: RunRecord) -> None:
         if not info:
-            from sim.executors import describe
-
             info.update(describe(executor))
         if on_run is not None:
             on_run(record)
 
     records, resumed = execute(plan, executor, checkpoints, resume, quiet, record_executor)
     if not info:
-        from sim.executors import describe
-
         info.update(describe(executor))
     frame = runs_frame(plan, records)
     if out is not None:
@@ -578,6 +346,9 @@ def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], ru
 # --- writing --------------------------------------------------------------------------------------------
 def write_comparison(out: Path, plan: Plan, records: Sequence[RunRecord], runs: pd.DataFrame,
                      executor_info: dict[str, Any], resumed: int = 0) -> None:
+    # Imported here, not at the top: Dask workers import this module for compare_task and need no matplotlib.
+    from sim.comparison_plots import plot_curves, plot_forest, plot_survival
+
     table = strategy_table(runs, plan.labels)
     diffs = paired_differences(runs, plan.baseline, seed=plan.base_seed)
     ranks = ranking(diffs)
@@ -607,8 +378,7 @@ def write_comparison(out: Path, plan: Plan, records: Sequence[RunRecord], runs: 
         survival.to_csv(tmp / "survival.csv", index=False)
         write_text_atomic(tmp / "table.md", table_markdown(plan, table))
         write_text_atomic(tmp / "report.md", report_markdown(plan, table, diffs, ranks))
-        plot_curves(curves, plan.scenario.spec.start, plan.scenario.name, plan.labels,
-                                  tmp / "curves.png")
+        plot_curves(curves, plan.scenario.spec.start, plan.scenario.name, plan.labels, tmp / "curves.png")
         plot_forest(diffs, plan.baseline, plan.labels, tmp / "forest.png")
         plot_survival(survival, runs, plan.labels, tmp / "survival.png")
         write_json(tmp / "manifest.json", meta)
@@ -677,10 +447,9 @@ def report_markdown(plan: Plan, table: pd.DataFrame, diffs: pd.DataFrame, ranks:
                      f"{r['deaths_ci_hi']:+.2f}] | {r['displaced_diff']:+,.0f} [{r['displaced_ci_lo']:+,.0f}, "
                      f"{r['displaced_ci_hi']:+,.0f}] | {r['verdict']} |")
     lines += ["", "## Paired differences against the baseline", ""]
-    shown = [o for o in DIFF_OUTCOMES]
     lines.append("| outcome | " + " | ".join(l for l in plan.labels if l != plan.baseline) + " |")
     lines.append("|---|" + "---|" * (len(plan.labels) - 1))
-    for o in shown:
+    for o in DIFF_OUTCOMES:
         cells = []
         for label in plan.labels:
             if label == plan.baseline:
@@ -709,96 +478,3 @@ def report_markdown(plan: Plan, table: pd.DataFrame, diffs: pd.DataFrame, ranks:
     lines += ["", "Full tables: `table.md` / `table.csv`; every run: `runs.csv`; figures: `curves.png`, "
               "`forest.png`, `survival.png`.", "", "Notes:", "", *_notes(plan)]
     return "\n".join(lines) + "\n"
-
-
-# --- figures --------------------------------------------------------------------------------------------
-def _colours(labels: Sequence[str]) -> dict[str, Any]:
-    import matplotlib.pyplot as plt
-
-    cmap = plt.get_cmap("tab10")
-    return {label: cmap(i % 10) for i, label in enumerate(labels)}
-
-
-def _styles(labels: Sequence[str]) -> dict[str, str]:
-    """Line styles that keep identical curves (a strategy that changes nothing) visible."""
-    return {label: ("-", "--", ":", "-.")[i % 4] for i, label in enumerate(labels)}
-
-
-def plot_curves(curves: pd.DataFrame, start: Any, name: str, labels: Sequence[str], out: Path) -> Path:
-    """Escalation level, cumulative deaths and people displaced over time: median and 5–95% band per
-    strategy, on shared axes."""
-    from datetime import timedelta
-
-    import matplotlib.dates as mdates
-
-    from sim.ladder import LABELS, N_RUNGS, Rung
-    from sim.plots import _save, plt
-
-    colours, styles = _colours(labels), _styles(labels)
-    titles = {"max_rung": "escalation (highest level)", "deaths_total": "cumulative deaths, both sides",
-              "displaced_total": "people displaced, both sides"}
-    fig, axes = plt.subplots(3, 1, figsize=(11, 10), sharex=True)
-    for ax, curve in zip(axes, CURVES):
-        for label in labels:
-            c = curves[(curves["strategy"] == label) & (curves["curve"] == curve)]
-            t = [start + timedelta(hours=float(h)) for h in c["hour"]]
-            ax.plot(t, c["median"], color=colours[label], ls=styles[label], lw=1.6, label=label)
-            ax.fill_between(t, c["p5"], c["p95"], color=colours[label], alpha=0.12, lw=0)
-        ax.set_ylabel(titles[curve])
-        ax.grid(alpha=0.3)
-    axes[0].set_yticks(range(N_RUNGS), [LABELS[Rung(r)] for r in range(N_RUNGS)])
-    axes[0].set_ylim(-0.2, N_RUNGS - 0.8)
-    axes[0].legend(loc="upper right", fontsize=8, ncol=2)
-    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
-    fig.suptitle(f"{name}: median and 5–95% band across paired runs, by strategy")
-    fig.tight_layout()
-    return _save(fig, out)
-
-
-def plot_forest(diffs: pd.DataFrame, baseline: str, labels: Sequence[str], out: Path) -> Path:
-    """Mean paired difference against the baseline with its bootstrap 95% CI, one panel per outcome."""
-    from sim.plots import _save, plt
-
-    others = [label for label in labels if label != baseline] or list(labels)
-    colours = _colours(labels)
-    titles = {o.column: o.label for o in DIFF_OUTCOMES}
-    fig, axes = plt.subplots(1, len(FOREST_OUTCOMES), figsize=(4 * len(FOREST_OUTCOMES), 0.6 * len(others) + 2),
-                             sharey=True)
-    y = np.arange(len(others))[::-1]
-    for ax, outcome in zip(axes, FOREST_OUTCOMES):
-        sub = diffs[diffs["outcome"] == outcome].set_index("strategy").loc[others]
-        for yi, label in zip(y, others):
-            row = sub.loc[label]
-            ax.errorbar(row["mean_diff"], yi, xerr=[[row["mean_diff"] - row["ci_lo"]], [row["ci_hi"] - row["mean_diff"]]],
-                        fmt="o", color=colours[label], capsize=3)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(titles[outcome], fontsize=9)
-        ax.grid(alpha=0.3, axis="x")
-    axes[0].set_yticks(y, others)
-    fig.suptitle(f"Difference from '{baseline}' (mean over paired runs, bootstrap 95% CI; left is fewer)")
-    fig.tight_layout()
-    return _save(fig, out)
-
-
-def plot_survival(survival: pd.DataFrame, runs: pd.DataFrame, labels: Sequence[str], out: Path) -> Path:
-    """Kaplan–Meier curves: share of first ceasefires not yet violated, by hours since agreement."""
-    from sim.plots import _save, plt
-
-    colours, styles = _colours(labels), _styles(labels)
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    for label in labels:
-        km = survival[survival["strategy"] == label]
-        agreed = int(runs.loc[runs["strategy"] == label, "ceasefire_survival_hours"].notna().sum())
-        total = int((runs["strategy"] == label).sum())
-        ax.step(km["hours"], km["survival"], where="post", color=colours[label], ls=styles[label], lw=1.6,
-                label=f"{label} (agreed in {agreed}/{total} runs)")
-        cens = km[km["censored"] > 0]
-        ax.plot(cens["hours"], cens["survival"], "|", color=colours[label], ms=6)
-    ax.set_xlabel("hours since the first agreed ceasefire")
-    ax.set_ylabel("share of ceasefires not yet violated")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("Ceasefire survival (Kaplan–Meier; | = censored at the end of the run)")
-    fig.tight_layout()
-    return _save(fig, out)
