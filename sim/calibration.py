@@ -65,7 +65,8 @@ class FitParameter:
 
 PRIOR_REASONS: dict[str, str] = {
     "incident_rate": "background only (calm segments); spans ~3-100 incidents a year over the mapped border",
-    "tension_gain": "background only; from a flat to a 20-fold difference between tense and calm segments",
+    "tension_gain": "sets how much faster tense segments ignite and climb than calm ones: from flat to "
+                    "a 20-fold difference between tension 0.2 and 0.8",
     "escalate_rate": "per-hour climb; 0.005/h (weeks per rung) to 0.3/h (a rung in ~3 h: E07 went L0 -> L2 in ~26 h, "
                      "E13 L2 -> L4 in ~2 days)",
     "retaliate_rate": "matching the opponent within 30 min to 10 h",
@@ -101,7 +102,7 @@ EXTRA_PRIORS: dict[str, tuple[float, float, bool, str]] = {
 }
 """Priors defined here for parameters SPECS does not mark for fitting: (low, high, log, reason)."""
 
-BACKGROUND_ONLY = ("incident_rate", "tension_gain")
+BACKGROUND_ONLY = ("incident_rate",)
 """Parameters that act only on background incidents on calm segments (``escalation.ignite``): the episode
 targets say nothing about them, so they are fitted only when a background target set (BASELINE) is selected."""
 
@@ -226,6 +227,12 @@ class FitResult:
     draws: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
+    def ess(self) -> float:
+        """Effective sample size of the last generation's weights, (sum w)^2 / sum w^2."""
+        w = self.weights
+        return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else math.nan
+
+    @property
     def final_epsilon(self) -> float:
         return float(self.generations[-1]["epsilon"]) if self.generations else math.nan
 
@@ -325,7 +332,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     result = FitResult(params, particles, np.asarray(w, dtype=float), gens, int(nsims), time.time() - started,
                        [e.id for e in episodes], settings)
     say(f"calibrate: {len(gens)} generations, {nsims} simulations, final epsilon {result.final_epsilon:.3g}, "
-        f"{result.walltime_s:.0f} s", settings.quiet)
+        f"effective sample size {result.ess:.1f} of {len(result.weights)}, {result.walltime_s:.0f} s", settings.quiet)
     return result
 
 
@@ -402,6 +409,7 @@ def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, 
             "generations": len(result.generations),
             "simulations": result.simulations,
             "final_epsilon": float(f"{result.final_epsilon:.6g}"),
+            "final_effective_sample_size": round(result.ess, 1),
             "epsilons": [float(f"{g['epsilon']:.6g}") for g in result.generations],
             "seed": s.seed,
             "workers": s.workers,

@@ -283,7 +283,8 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
     lines = [f"# Calibration report{' (--quick: machinery test, not a fit)' if quick else ''}", "",
              f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, "
              f"{len(result.generations)} generation(s) (at most {s.generations}), {result.simulations} simulations "
-             f"(budget {s.budget}), final epsilon {result.final_epsilon:.3g}, {result.walltime_s:.0f} s on "
+             f"(budget {s.budget}), final epsilon {result.final_epsilon:.3g}, effective sample size of the last "
+             f"generation {result.ess:.1f} of {len(result.weights)}, {result.walltime_s:.0f} s on "
              f"{s.workers} worker(s), seed {s.seed}. Parameters written to `{paths.fitted}`; targets from "
              f"`{targets.path}`. How the fit works: `calibration/README.md`.", "",
              "## Goal check (issue 3)", "",
@@ -347,7 +348,7 @@ def out_of_sample(targets: TargetSet, settings: "FitSettings", paths: "OutputPat
             sections += ["", f"## Fitted on {train.id}, predicting {ep.id} ({role}): {inside} of {len(df)} documented "
                          f"figures inside the 90% predictive interval", "",
                          f"Fit: {len(res.generations)} generations, {res.simulations} simulations, final epsilon "
-                         f"{res.final_epsilon:.3g}.", "", table_markdown(df)]
+                         f"{res.final_epsilon:.3g}, effective sample size {res.ess:.1f}.", "", table_markdown(df)]
     paths.report.mkdir(parents=True, exist_ok=True)
     with atomic_dir(folder) as tmp:
         for (train, test), df in tables.items():
@@ -359,11 +360,23 @@ def out_of_sample(targets: TargetSet, settings: "FitSettings", paths: "OutputPat
                                               "generations": len(res.generations), "simulations": res.simulations,
                                               "final_epsilon": float(f"{res.final_epsilon:.6g}"),
                                               "seed": settings.seed}, sort_keys=False))
+        summary = ["", "## Summary: is the documented figure inside the 90% predictive interval?", "",
+                   "| episode | target | documented | " + " | ".join(f"fitted on {t.id}" for t in episodes) + " |",
+                   "|---|---|---|" + "---|" * len(episodes)]
+        for ep in episodes:
+            for k, t in enumerate(ep.targets):
+                cells = []
+                for train in episodes:
+                    r = tables[(train.id, ep.id)].iloc[k]
+                    tag = "in sample" if train.id == ep.id else "out of sample"
+                    cells.append(f"{'yes' if r['documented_inside_90pct'] else '**NO**'} ({tag}; median "
+                                 f"{_fmt(r['sim_median'])})")
+                summary.append(f"| {ep.id} | {t.name} | {_fmt(t.point)} | " + " | ".join(cells) + " |")
         head = ["# Out of sample: fit on one episode, predict the other"
                 + (" (--quick: machinery test)" if quick else ""), "",
                 f"Each fit: population {settings.population}, at most {settings.generations} generations / "
                 f"{settings.budget} simulations; {n_pred} posterior predictive runs per episode. A model that only "
                 "fits what it was tuned on is not yet calibrated."]
-        write_text_atomic(tmp / "report.md", "\n".join(head + sections) + "\n")
+        write_text_atomic(tmp / "report.md", "\n".join(head + summary + sections) + "\n")
     say(f"wrote {folder}/", settings.quiet)
     return folder

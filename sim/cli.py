@@ -10,24 +10,21 @@ from typing import Sequence
 from sim.errors import UserError
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+def _whole_number(minimum: int, what: str):
+    """An argparse type for whole numbers of at least ``minimum`` (``what`` names them in errors)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what} >= {minimum}, got {value}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
-    return value
+_positive_int = _whole_number(1, "a number")
+_seed = _whole_number(0, "a seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("scenario", type=Path, help="scenario YAML file")
     compare.add_argument("--strategies", required=True,
                          help="comma-separated strategy names (strategies/<name>.yaml beside the scenario)")
-    compare.add_argument("--runs", type=int, help="runs per strategy (default: the scenario's)")
+    compare.add_argument("--runs", type=_positive_int, help="runs per strategy (default: the scenario's)")
     compare.add_argument("--baseline", help="strategy to take differences against (default: none, else the first)")
     compare.add_argument("--seed", type=_seed, help="base seed (default: the scenario's)")
     compare.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
@@ -94,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage and the error (status 2) or the help (0)
+        return int(exc.code or 0)
     try:
         return _dispatch(args)
     except UserError as err:

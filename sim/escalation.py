@@ -106,16 +106,18 @@ def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator
 def break_ceasefire(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
                     arsenal: np.ndarray, unsuppressed: np.ndarray, in_force: bool) -> np.ndarray:
     """Violations: under a ceasefire each side may open armed fire on a segment at a hazard
-    ``violation_rate * excess``, where excess is the tension the fighting left above the segment's
-    structural level (it fades over days, as violations did: facts §4, 'violated for 1-2 days before
-    holding'), times ``unsuppressed`` (float[S]: what monitors and re-agreement resolve leave of it).
+    ``violation_rate * excess``, where excess is the tension above the structural level of a disputed
+    segment with no seasonal push (``tension_structural``): mostly what the fighting left, fading over
+    days as violations did (facts §4, 'violated for 1-2 days before holding'). One reference for all
+    segments, so a segment whose line was agreed (lower tension) is less, not more, prone to violations.
+    The hazard is multiplied by ``unsuppressed`` (float[S]: what monitors and re-agreement resolve leave).
     The other side then answers through :func:`move_postures` (retaliation). Returns the mask of
     segments it brought out of calm (they count as incidents)."""
     u = rng.random(state.posture.shape)
     was_calm = state.rung == CALM
     if not in_force:
         return np.zeros(state.rung.shape, dtype=bool)
-    excess = np.maximum(state.tension - state.structural, 0.0)
+    excess = np.maximum(state.tension - params["tension_structural"], 0.0)
     rate = params["violation_rate"] * excess * unsuppressed
     fire = u < hazard_to_prob(rate, dt)
     if fire.any():

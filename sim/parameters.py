@@ -1,8 +1,9 @@
 """Every model parameter in one place: meaning, unit, default, where the default comes from.
 
 Defaults are hand-set, plausible values chosen so the documented episodes are reachable (see
-``docs/ODD.md`` §7). ``calibration/`` fits the parameters marked ``fit=True`` within ``prior`` and writes
-``calibration/fitted.yaml``; a scenario that names that file as its parameter file uses the fitted values.
+``docs/ODD.md`` §7). ``bordersim calibrate`` fits parameters within their ``prior`` ranges (the set it fits
+and any priors it adds are listed in ``calibration/README.md``) and writes ``calibration/fitted.yaml``; a
+scenario that names that file as its parameter file uses the fitted values.
 
 Rates are hazards per hour: the model turns a rate ``r`` into a per-step probability ``1 - exp(-r*dt)``,
 so the step length can change without changing the meaning of a parameter.
@@ -56,11 +57,11 @@ SPECS: dict[str, ParameterSpec] = {
         "hazard and its structural tension.",
         "hand-set; the 'good fences' effect (Lim, Metzler & Bar-Yam, Science 2007) in relative form"),
     "resource_water_factor": P(
-        2.0, "ratio", "Incident and tension multiplier for segments where water is at stake.",
+        2.0, "ratio", "Incident-hazard multiplier for segments where water is at stake.",
         "hand-set; water was the trigger in E07 (Golovnoi, 24.kg 192234) and the 2015 Samarkandyk dispute"),
-    "resource_road_factor": P(1.5, "ratio", "Incident and tension multiplier for contested roads.",
+    "resource_road_factor": P(1.5, "ratio", "Incident-hazard multiplier for contested roads.",
                               "hand-set; Tort-Kocho road blockades (utrk.kg 56978)"),
-    "resource_pasture_factor": P(1.2, "ratio", "Incident and tension multiplier for pastures."),
+    "resource_pasture_factor": P(1.2, "ratio", "Incident-hazard multiplier for pastures."),
     "season_amplitude": P(
         0.4, "fraction", "Seasonal swing of tension on water segments, peaking mid-July (irrigation).",
         "hand-set; irrigation demand peaks in spring and summer (shared/DESIGN.md)"),
@@ -69,7 +70,8 @@ SPECS: dict[str, ParameterSpec] = {
         prior=(1.0, 6.0)),
     "tension_relax_rate": P(0.01, "per hour", "Rate at which tension relaxes toward its structural level."),
     "tension_structural": P(
-        0.4, "tension (0-1)", "Structural tension of a disputed segment with no resource at stake."),
+        0.4, "tension (0-1)", "Structural tension of a disputed segment (agreed segments: x agreed_incident_factor; water "
+        "segments: x the season); also the reference above which tension fuels ceasefire violations."),
     "tension_from_violence": P(
         0.08, "per hour at the top rung", "Rise of a segment's tension while it is violent (x rung/5)."),
     # --- escalation ladder --------------------------------------------------------------------------
@@ -121,8 +123,8 @@ SPECS: dict[str, ParameterSpec] = {
         3.0, "ratio", "Agreement hazard after a violation relative to first talks (channels already open).",
         "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
     "ceasefire_discipline": P(
-        0.9, "fraction", "Share of the escalation hazard suppressed while a ceasefire is in force (agreed, holding, "
-        "stabilised, withdrawal).",
+        0.9, "fraction", "Share of the escalation, incident and spread hazards suppressed while a ceasefire is in force "
+        "(agreed, holding, stabilised, withdrawal).",
         prior=(0.5, 0.99)),
     "reagreement_resolve": P(
         0.5, "per earlier agreement", "How much firmer each re-agreed ceasefire is enforced: the hazard "
@@ -187,7 +189,7 @@ SPECS: dict[str, ParameterSpec] = {
     "summit_strength": P(3.0, "ratio per unit leverage", "Agreement-hazard boost on the day of a summit."),
     "summit_effect_hours": P(12.0, "hours", "How long a summit's push lasts."),
     "monitor_strength": P(
-        0.7, "fraction per unit leverage", "Share of violation and escalation hazard removed by monitors."),
+        0.7, "fraction per unit leverage", "Share of the escalation, incident, spread and violation hazards removed by monitors on a segment."),
     "monitor_deploy_hours": P(48.0, "hours", "Time from the decision to deploy monitors to their arrival."),
     "commission_strength": P(
         1.0, "ratio per unit leverage", "Boost of the protocol hazard and tension relaxation by a joint commission."),

@@ -21,7 +21,7 @@ from sim.errors import UserError
 from sim.geography import SIDES, Geography, load_geography
 from sim.ladder import Rung, parse_level
 from sim.mediation import MediatorRegistry, StrategySpec, load_registry, load_strategy
-from sim.yamlio import StrictModel, load_model, read_yaml_mapping, suggest
+from sim.yamlio import AwareDatetime, StrictModel, load_model, read_yaml_mapping, suggest
 
 
 def _level(value: str) -> str:
@@ -66,7 +66,7 @@ class TriggerSpec(StrictModel):
     """Something that happens at a set time: an incident, a tension spike, or a mobilisation order."""
 
     kind: Literal["incident", "tension", "mobilisation"]
-    at: datetime | None = None
+    at: AwareDatetime | None = None
     hour: float | None = pydantic.Field(default=None, ge=0)
     segment: str | None = None
     place: str | None = None
@@ -84,8 +84,6 @@ class TriggerSpec(StrictModel):
     def _complete(self) -> "TriggerSpec":
         if (self.at is None) == (self.hour is None):
             raise ValueError("give exactly one of 'at' (date-time) or 'hour' (hours from start)")
-        if self.at is not None and self.at.tzinfo is None:
-            raise ValueError("'at' needs a UTC offset, e.g. 2022-09-14T06:00:00+06:00")
         if self.kind in ("incident", "tension") and self.segment is None and self.place is None:
             raise ValueError(f"a {self.kind} trigger needs a 'segment' or a 'place'")
         if self.kind == "tension" and self.tension is None:
@@ -98,7 +96,7 @@ class TriggerSpec(StrictModel):
 class ScenarioSpec(StrictModel):
     name: str = pydantic.Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str
-    start: datetime
+    start: AwareDatetime
     duration_hours: float = pydantic.Field(gt=0)
     step_hours: float = pydantic.Field(default=1.0, gt=0, le=24)
     geography: str
@@ -112,12 +110,6 @@ class ScenarioSpec(StrictModel):
     runs: int = pydantic.Field(default=1, ge=1)
     output: str | None = None
 
-    @pydantic.field_validator("start")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("start needs a UTC offset, e.g. 2022-09-14T00:00:00+06:00")
-        return value
 
 
 @dataclass(frozen=True)

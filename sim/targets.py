@@ -17,7 +17,7 @@ import pydantic
 
 from sim.errors import UserError
 from sim.outcomes import OUTCOMES
-from sim.yamlio import StrictModel, load_model, suggest
+from sim.yamlio import AwareDatetime, StrictModel, load_model, suggest
 
 DEFAULT_EPISODES_FILE = Path(__file__).resolve().parents[1] / "calibration" / "episodes.yaml"
 TIMELINE_EVENTS = ("onset", "first_shots", "heavy_weapons", "ceasefire_agreed", "violation", "stabilised",
@@ -63,16 +63,9 @@ class TargetSpec(StrictModel):
 
 class TimelineEvent(StrictModel):
     event: Literal[TIMELINE_EVENTS]  # type: ignore[valid-type]
-    at: datetime
+    at: AwareDatetime
     label: str
     source: str
-
-    @pydantic.field_validator("at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. 2022-09-14T06:00:00+06:00")
-        return value
 
 
 class EpisodeSpec(StrictModel):
@@ -80,7 +73,7 @@ class EpisodeSpec(StrictModel):
     kind: Literal["episode", "background"] = "episode"
     default: bool = True
     scenario: str
-    onset: datetime | None = None
+    onset: AwareDatetime | None = None
     timeline: list[TimelineEvent] = pydantic.Field(default_factory=list)
     targets: dict[str, TargetSpec] = pydantic.Field(min_length=1)
 

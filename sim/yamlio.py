@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 import yaml
@@ -19,6 +20,16 @@ import yaml
 from sim.errors import UserError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _require_offset(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2022-09-14T06:00:00+06:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, pydantic.AfterValidator(_require_offset)]
+"""A date-time that must carry its UTC offset: clock times in the sources are local to each side."""
 
 
 class StrictModel(pydantic.BaseModel):

@@ -163,3 +163,15 @@ def test_malformed_yaml_and_unknown_episode_are_user_errors(tmp_path, capsys):
     with pytest.raises(UserError, match="unknown episode 'E99'"):
         load_targets().select(["E99"])
     assert not (tmp_path / "o").exists()
+
+
+def test_the_shipped_scenarios_use_the_shipped_fit():
+    fitted_file = REPO / "calibration" / "fitted.yaml"
+    if not fitted_file.is_file():
+        pytest.skip("no calibration/fitted.yaml yet")
+    fitted = yaml.safe_load(fitted_file.read_text())
+    assert (fitted_file.parent / fitted["posterior_draws"]).is_file()
+    for name in ("april2021", "sept2022", "baseline"):
+        params = load_scenario(REPO / "scenarios" / f"{name}.yaml").params
+        for key, value in fitted["values"].items():
+            assert params[key] == pytest.approx(value), (name, key)
