@@ -95,7 +95,7 @@ def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path)
     """The border graph by lat/lon; segments coloured by their median peak level across runs."""
     places = {p.id: p for p in geo.spec.places}
     median_peak = segment_peaks.groupby("segment")["peak_rung"].median()
-    fig, ax = plt.subplots(figsize=(11, 8))
+    fig, ax = plt.subplots(figsize=(13, 7))
     for a, b, data in geo.graph.edges(data=True):
         xa, ya, xb, yb = places[a].lon, places[a].lat, places[b].lon, places[b].lat
         if data["kind"] == "road":
@@ -118,7 +118,7 @@ def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_aspect(1 / np.cos(np.radians(40)))
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     ax.set_title(f"{title}: median peak level per border segment (dashed: agreed line)")
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -77,7 +77,7 @@ def test_parameter_recovery_on_the_mini_border(tmp_path):
                         "sources": ["simulated at known parameters"]}
     # one episode run twice per simulation (two 'episodes' on the same scenario): more data per parameter vector
     ts = load_targets(episodes_file(tmp_path, targets, scenario, ids=("SYN1", "SYN2")))
-    result = fit(ts, FitSettings(population=30, generations=3, budget=1200, walltime_minutes=1.5, workers=1,
+    result = fit(ts, FitSettings(population=30, generations=3, budget=1200, walltime_minutes=10.0, workers=1,
                                  seed=3, quiet=True, params=tuple(truth)))
     for name, value in truth.items():
         x = result.particles[name].to_numpy()
