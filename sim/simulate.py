@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
     out = Path(options.out or scenario.spec.output or Path("results") / scenario.name)
     tasks = tasks_for(scenario.path, seed, runs, options.strategy)
-    workers = min(options.workers or 1, runs) if runs < 8 else options.workers
+    # a handful of runs is cheaper in this process than through a pool; never more workers than runs
+    workers = min(options.workers or (1 if runs < 8 else os.cpu_count() or 1), runs)
     with progress(runs, f"{scenario.name}: runs", options.quiet) as advance:
         with LocalExecutor(workers) as executor:
             results = run_ensemble(tasks, executor, on_result=lambda _: advance(1))
@@ -118,6 +120,4 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame) -> str:
 
 
 def _times(scenario: Scenario, hours: pd.Series) -> list[datetime]:
-    from datetime import timedelta
-
     return [scenario.spec.start + timedelta(hours=float(h)) for h in hours]
