@@ -23,7 +23,6 @@ RESOURCE_FACTOR_PARAM = {
 @dataclass
 class BorderState:
     tension: np.ndarray  # float[S], 0..1
-    structural: np.ndarray  # float[S]: the level tension relaxes toward (set by tension.update_tension)
     posture: np.ndarray  # int[2, S]: rung each side fires at on each segment
     rung: np.ndarray  # int[S]: the heavier of the two sides' fire; kept in step by refresh_rung()
     peak_rung: np.ndarray  # int[S]
@@ -53,7 +52,6 @@ class BorderState:
         n_vil = len(geo.village_ids)
         return cls(
             tension=tension,
-            structural=np.zeros(n_seg),
             posture=np.zeros((2, n_seg), dtype=np.int64),
             rung=np.zeros(n_seg, dtype=np.int64),
             peak_rung=np.zeros(n_seg, dtype=np.int64),

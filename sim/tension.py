@@ -25,7 +25,6 @@ def update_tension(state: BorderState, params: dict, dt: float, day_of_year: flo
                    neighbours: np.ndarray, relax_boost: float) -> None:
     """Relax toward the structural level; violence here and next door pushes tension toward 1."""
     target = structural_tension(state, params, day_of_year, water)
-    state.structural[...] = target
     relax = params["tension_relax_rate"] * (1.0 + relax_boost)
     violence = state.rung / 5.0
     nearby = np.minimum(1.0, neighbours @ violence)
