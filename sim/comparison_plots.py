@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.comparison_stats import CURVES, DIFF_OUTCOMES, FOREST_OUTCOMES
 from sim.ladder import LABELS, N_RUNGS, Rung
-from sim.plots import _save, plt
+from sim.plots import save_figure, plt
 
 
 def _colours(labels: Sequence[str]) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def plot_curves(curves: pd.DataFrame, start: Any, name: str, labels: Sequence[st
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
     fig.suptitle(f"{name}: median and 5–95% band across paired runs, by strategy")
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_forest(diffs: pd.DataFrame, baseline: str, labels: Sequence[str], out: Path) -> Path:
@@ -74,7 +74,7 @@ def plot_forest(diffs: pd.DataFrame, baseline: str, labels: Sequence[str], out: 
     axes[0].set_yticks(y, others)
     fig.suptitle(f"Difference from '{baseline}' (mean over paired runs, bootstrap 95% CI; left is fewer)")
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_survival(survival: pd.DataFrame, runs: pd.DataFrame, labels: Sequence[str], out: Path) -> Path:
@@ -96,4 +96,4 @@ def plot_survival(survival: pd.DataFrame, runs: pd.DataFrame, labels: Sequence[s
     ax.legend(fontsize=8)
     ax.set_title("Ceasefire survival (Kaplan–Meier; | = censored at the end of the run)")
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)

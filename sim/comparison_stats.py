@@ -27,34 +27,33 @@ class Outcome:
     kind: str  # "count", "hours" or "probability"
 
 
-TABLE_OUTCOMES = (
+_OUTCOMES = {o.column: o for o in (
     Outcome("deaths_kg", "deaths, Kyrgyzstan", "count"),
     Outcome("deaths_tj", "deaths, Tajikistan", "count"),
     Outcome("deaths_total", "deaths, both sides", "count"),
     Outcome("civilian_deaths", "civilian deaths", "count"),
     Outcome("injured_kg", "injured, Kyrgyzstan", "count"),
     Outcome("injured_tj", "injured, Tajikistan", "count"),
+    Outcome("injured_total", "injured, both sides", "count"),
     Outcome("peak_displaced_kg", "peak displaced, Kyrgyzstan", "count"),
     Outcome("peak_displaced_tj", "peak displaced, Tajikistan", "count"),
     Outcome("peak_displaced_total", "peak displaced, both sides", "count"),
     Outcome("hours_to_stabilisation", "hours from onset to a ceasefire that holds", "hours"),
-    Outcome("violations", "ceasefire violations", "count"),
-    Outcome("heavy_weapons", "P(heavy weapons, L3+)", "probability"),
-    Outcome("relapse", "P(relapse within 30 days)", "probability"),
-)
-
-DIFF_OUTCOMES = (
-    Outcome("deaths_total", "deaths, both sides", "count"),
-    Outcome("deaths_kg", "deaths, Kyrgyzstan", "count"),
-    Outcome("deaths_tj", "deaths, Tajikistan", "count"),
-    Outcome("civilian_deaths", "civilian deaths", "count"),
-    Outcome("injured_total", "injured, both sides", "count"),
-    Outcome("peak_displaced_total", "peak displaced, both sides", "count"),
     Outcome("hours_to_stabilisation_censored", "hours to a ceasefire that holds (censored)", "hours"),
     Outcome("violations", "ceasefire violations", "count"),
     Outcome("heavy_weapons", "P(heavy weapons, L3+)", "probability"),
     Outcome("relapse", "P(relapse within 30 days)", "probability"),
-)
+)}
+"""Every outcome a comparison reports, with its label and kind; the tables below pick from it."""
+
+TABLE_OUTCOMES = tuple(_OUTCOMES[c] for c in (
+    "deaths_kg", "deaths_tj", "deaths_total", "civilian_deaths", "injured_kg", "injured_tj",
+    "peak_displaced_kg", "peak_displaced_tj", "peak_displaced_total", "hours_to_stabilisation", "violations",
+    "heavy_weapons", "relapse"))
+
+DIFF_OUTCOMES = tuple(_OUTCOMES[c] for c in (
+    "deaths_total", "deaths_kg", "deaths_tj", "civilian_deaths", "injured_total", "peak_displaced_total",
+    "hours_to_stabilisation_censored", "violations", "heavy_weapons", "relapse"))
 
 FOREST_OUTCOMES = ("deaths_total", "civilian_deaths", "peak_displaced_total", "hours_to_stabilisation_censored")
 

@@ -88,7 +88,7 @@ def plot_escalation(series: pd.DataFrame, summary: pd.DataFrame, start: datetime
     band_note = f"median and 5–95% band over {runs} runs" if runs > 1 else "one run"
     fig.suptitle(f"{title}: {band_note}")
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path) -> Path:
@@ -122,10 +122,11 @@ def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path)
     ax.set_title(f"{title}: median peak level per border segment (dashed: agreed line)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
-def _save(fig: plt.Figure, out: Path) -> Path:
+def save_figure(fig: plt.Figure, out: Path) -> Path:
+    """Save a figure via a temporary name and a rename (no half-written PNG), then close it."""
     out = Path(out)
     tmp = out.with_name(f".{out.stem}.tmp.png")
     fig.savefig(tmp, dpi=110)
