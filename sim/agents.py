@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.ceasefire import Phase
 from sim.ladder import ARMED, Rung
 from sim.mediation import ActionSpec, Leverage, MediationEffects, Observation, trigger_met
 from sim.state import hazard_to_prob
@@ -78,6 +79,9 @@ class Government(mesa.Agent):
     fire (L1+) has gone on for ``authorise_after_hours``, the opponent matching it at the top of what it
     may use (a brief shoot-out ends before orders change; a day of fire does not).
     When a ceasefire is agreed it orders its forces down to L0 and its memory of losses starts afresh.
+    Rule (re-arming): while a ceasefire stands violated, at ``rearm_rate`` per hour it restores the highest
+    authorisation of the episode at once: a collapsed ceasefire returns to the war's weapons within hours
+    (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0.
     """
 
     def __init__(self, model: "BorderModel", side: str, authorised: int, arsenal: int) -> None:
@@ -87,23 +91,28 @@ class Government(mesa.Agent):
         self.authorised = min(authorised, arsenal)
         self.arsenal = arsenal
         self.initial_authorised = self.authorised
+        self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
         self.losses_since_agreement = 0.0
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
 
     def order_ceasefire(self) -> None:
+        self.episode_authorised = max(self.episode_authorised, self.authorised)
         self.authorised = int(Rung.CIVIL)
         self.losses_since_agreement = 0.0
 
     def stand_down(self) -> None:
         """A new episode: the peacetime rules of engagement apply again."""
-        self.authorised = self.initial_authorised
+        self.authorised = self.episode_authorised = self.initial_authorised
 
     def step(self) -> None:
         model = self.model
-        u = float(model.streams["orders"].random())
+        u, w = model.streams["orders"].random(2)
         params = model.params
+        if (model.ceasefire.phase == Phase.VIOLATED and self.authorised < self.episode_authorised
+                and w < hazard_to_prob(params["rearm_rate"], model.dt)):
+            self.authorised = self.episode_authorised
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         sustained = model.armed_hours >= params["authorise_after_hours"]
         pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]

@@ -7,7 +7,10 @@
 * **agreed**: governments order their forces down to L0 (see ``agents.Government``); after a grace of
   ``GRACE_HOURS`` (a constant), any armed fire is a *violation* (→ violated). ``hold_hours`` without
   armed fire → holding.
-* **holding → stabilised** after ``stabilise_hours`` more without armed fire; **stabilised →
+* **holding → stabilised** after ``stabilise_hours`` more without armed fire. The stabilisation is *dated*
+  from the end of the last armed fire before it (or from the agreement, if fire had stopped earlier), as the
+  sources date it ("no incidents from 18 Sep"): the machine can only know a quiet period was the end once
+  it has lasted. **stabilised →
   withdrawal** when a protocol is signed (``protocol_rate``, raised by a joint commission).
 * Armed fire in holding, stabilised or withdrawal is a violation; after stabilisation it is also a
   *relapse*. After ``EPISODE_RESET_HOURS`` (a constant) of withdrawal the border returns to 'none' (a new
@@ -59,6 +62,8 @@ class Ceasefire:
     first_stabilised_hour: float | None = None
     first_withdrawal_hour: float | None = None
     last_violation_hour: float | None = None
+    last_armed_hour: float | None = None  # end of the last step with armed fire
+    last_agreed_hour: float | None = None
     history: list[tuple[float, str]] = field(default_factory=list)
 
     @property
@@ -69,6 +74,8 @@ class Ceasefire:
                agree_boost: float, protocol_boost: float, u: float) -> Phase | None:
         """Advance one step; ``u`` is this step's uniform draw. Returns the new phase if it changed."""
         self.quiet_hours = 0.0 if armed_fire else self.quiet_hours + dt
+        if armed_fire:
+            self.last_armed_hour = hour
         in_phase = hour - self.since_hour
         agree = (params["agree_rate"] * (1.0 + params["pain_weight"] * math.log1p(deaths))
                  * (1.0 + agree_boost))
@@ -112,10 +119,12 @@ class Ceasefire:
             self.first_talks_hour = hour
         elif phase == Phase.AGREED:
             self.agreements += 1
+            self.last_agreed_hour = hour
             if self.first_agreed_hour is None:
                 self.first_agreed_hour = hour
         elif phase == Phase.STABILISED and self.first_stabilised_hour is None:
-            self.first_stabilised_hour = hour
+            quiet_from = max(self.last_armed_hour or 0.0, self.last_agreed_hour or 0.0)
+            self.first_stabilised_hour = min(quiet_from, hour)
         elif phase == Phase.WITHDRAWAL and self.first_withdrawal_hour is None:
             self.first_withdrawal_hour = hour
         return phase

@@ -6,11 +6,14 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
   tension;
 * :func:`move_postures` — an out-gunned side matches its opponent's rung (retaliation); a side not
   out-gunned climbs one rung at a hazard raised by tension (``exp(tension_gain * (T - 0.5))``, the same
-  factor as for incidents) and by its own recent losses; both are capped by
+  factor as for incidents) and by its own recent losses; the first armed shot (L0 -> L1) also needs tension
+  above ``arms_tension`` (most incidents stay stones and blockades); both are capped by
   what its government authorises (orders) and suppressed by a ceasefire and by monitors; at parity a side
   steps down at ``deescalate_rate``, facing a lower opponent it reciprocates at ``reciprocate_rate`` (both
   slowed by its recent losses), and it drops to what is authorised when orders come;
 * :func:`spread` — armed fire ignites neighbouring segments along the graph;
+* :func:`open_front` — a government at war (mortars or heavier authorised, armed fire somewhere) has its
+  forces open fire anywhere along the disputed line;
 * :func:`break_ceasefire` — while a ceasefire is in force, a side on a tense segment opens fire anyway.
 
 Every function draws a fixed number of random numbers per call, whatever the state, so two runs with the
@@ -63,6 +66,7 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     profile = np.asarray(params["escalate_profile"])[own]
     loss = 1.0 + params["loss_escalation_gain"] * state.recent_deaths
     climb = params["escalate_rate"] * profile * loss * np.exp(params["tension_gain"] * (state.tension - 0.5))
+    climb = np.where(own == CIVIL, climb * arms_gate(state.tension, params["arms_tension"]), climb)
     up_rate = np.where(outgunned, params["retaliate_rate"], climb) * (1.0 - suppress) * active
     up = (u < hazard_to_prob(up_rate, dt)) & np.where(outgunned, own < answer_cap, own < cap)
     target_up = np.where(outgunned, np.minimum(opp, answer_cap), own + 1)
@@ -83,6 +87,15 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     state.refresh_rung()
 
 
+def arms_gate(tension: np.ndarray, threshold: float) -> np.ndarray:
+    """How readily stones turn into shots at each tension: 0 up to ``threshold``, rising linearly to 1 at 1.
+
+    Why a threshold: the same escalation hazard has to carry a war's first day and leave ~30 routine incidents
+    a year mostly bloodless (facts §1.3), and it is tension (a contested position, a camera on the canal) that
+    separates the two."""
+    return np.clip((tension - threshold) / max(1.0 - threshold, 1e-9), 0.0, 1.0)
+
+
 def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
            neighbours: np.ndarray, ceiling: np.ndarray, arsenal: np.ndarray, suppress: np.ndarray) -> np.ndarray:
     """Armed fire spills to neighbouring segments; returns the mask of segments it ignited from calm."""
@@ -100,6 +113,28 @@ def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator
     target = np.minimum(target, arsenal[:, None])
     state.posture[...] = np.where(hit, np.maximum(state.posture, target), state.posture)
     state.refresh_rung()
+    return was_calm & (state.rung > CALM)
+
+
+def open_front(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
+               ceiling: np.ndarray, suppress: np.ndarray) -> np.ndarray:
+    """War by order: once armed fire has begun somewhere, a side whose government authorises mortars (L2) or
+    heavier opens armed fire (L1) on disputed segments where it is not yet firing, anywhere along the line,
+    at ``front_rate`` per rung authorised above L1 (× dispute, minus what a ceasefire or monitors suppress).
+
+    Why not only :func:`spread`: in 2022 fire ran along the whole Batken perimeter within a day, well beyond
+    the neighbours of the first clash; neighbour contagion fast enough for that would make every shoot-out a
+    war. Returns the mask of segments it brought out of calm."""
+    u = rng.random(state.posture.shape)
+    at_war = np.maximum(ceiling - ARMED, 0)  # rungs authorised above small arms, per side
+    if not at_war.any() or state.rung.max() < ARMED:
+        return np.zeros(state.rung.shape, dtype=bool)
+    was_calm = state.rung == CALM
+    rate = params["front_rate"] * at_war[:, None] * state.dispute * (1.0 - suppress)
+    opened = (u < hazard_to_prob(rate, dt)) & (state.posture < ARMED)
+    if opened.any():
+        state.posture[opened] = ARMED
+        state.refresh_rung()
     return was_calm & (state.rung > CALM)
 
 

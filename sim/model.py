@@ -2,7 +2,8 @@
 
 One step is ``step_hours`` (default one hour). Within a step, in this order: scheduled triggers fire;
 mediators act; governments give orders; tension moves; background incidents start; sides escalate,
-retaliate and de-escalate; fire spreads to neighbouring segments; sides break a ceasefire in force;
+retaliate and de-escalate; fire spreads to neighbouring segments; governments at war open fire along the
+front; sides break a ceasefire in force;
 casualties are inflicted; people
 evacuate or return; the ceasefire machine advances; the DataCollector records the step.
 """
@@ -26,7 +27,7 @@ from sim.scenario import ResolvedTrigger, Scenario, load_scenario
 from sim.state import BorderState
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
-STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders")
+STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders", "front")
 """Independent random streams, one per rule, so a change in one rule's draws leaves the others aligned."""
 
 RETURN_PHASES = (Phase.HOLDING, Phase.STABILISED, Phase.WITHDRAWAL)
@@ -162,6 +163,7 @@ class BorderModel(mesa.Model):
                                  suppress, params["ceasefire_deescalate_rate"])
         started |= escalation.spread(state, params, dt, self.streams["spread"], geo.segment_neighbours,
                                      ceiling, arsenal, suppress)
+        started |= escalation.open_front(state, params, dt, self.streams["front"], ceiling, suppress)
         started |= escalation.break_ceasefire(state, params, dt, self.streams["violations"], arsenal,
                                               (1.0 - cover) / resolve, self.ceasefire.in_force)
         self._count_incidents(started)

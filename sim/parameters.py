@@ -19,6 +19,8 @@ from sim.errors import UserError
 from sim.yamlio import read_yaml_mapping, suggest
 
 HAND_SET = "hand-set (plausible value, pending calibration)"
+FIRST_FIT = ("fixed at the first ABC-SMC fit's posterior median (E07+E13, 2026-11-23, commit 44b23ba) and not "
+             "refitted: fewer free parameters for the current fit (calibration/README.md)")
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,8 @@ SPECS: dict[str, ParameterSpec] = {
         0.4, "fraction", "Seasonal swing of tension on water segments, peaking mid-July (irrigation).",
         "hand-set; irrigation demand peaks in spring and summer (shared/DESIGN.md)"),
     "tension_gain": P(
-        3.0, "per unit tension", "How steeply the incident and escalation hazards grow with tension: x exp(gain*(T-0.5)).",
-        prior=(1.0, 6.0)),
+        1.27, "per unit tension", "How steeply the incident and escalation hazards grow with tension: x exp(gain*(T-0.5)).",
+        FIRST_FIT),
     "tension_relax_rate": P(0.01, "per hour", "Rate at which tension relaxes toward its structural level."),
     "tension_structural": P(
         0.4, "tension (0-1)", "Structural tension of a disputed segment (agreed segments: x agreed_incident_factor; water "
@@ -83,27 +85,43 @@ SPECS: dict[str, ParameterSpec] = {
         "Relative ease of the next step up the ladder from each rung (the top rung cannot rise).",
         "hand-set; facts §4: 'escalation runs L0 -> L2 within hours', heavy weapons only in 2021 and 2022"),
     "retaliate_rate": P(
-        0.6, "per hour", "Hazard that a side out-gunned on a segment matches the opponent's rung.",
-        prior=(0.1, 2.0), log_prior=True),
+        1.28, "per hour", "Hazard that a side out-gunned on a segment matches the opponent's rung.", FIRST_FIT),
     "loss_escalation_gain": P(
         0.3, "per death in the last 24 h",
         "Escalation hazard multiplier (and de-escalation divisor) per recent own death nearby."),
     "deescalate_rate": P(
-        0.2, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
-        "the same loss multiplier that drives escalation: losses keep fighting going).",
-        prior=(0.005, 0.3), log_prior=True),
+        0.053, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
+        "the same loss multiplier that drives escalation: losses keep fighting going).", FIRST_FIT),
     "reciprocate_rate": P(
         1.0, "per hour", "Hazard that a side facing a lower opponent steps down too (tit-for-tat downwards).",
         "hand-set; most border shoot-outs end within hours (facts §1.3: ~32 incidents in 2014, few lethal)"),
     "calm_rate": P(0.15, "per hour", "Hazard that a civil confrontation (L0) with no armed fire ends."),
+    "arms_tension": P(
+        0.7, "tension (0-1)", "Tension below which a civil confrontation (L0) does not turn into armed fire on its own: "
+        "the climb from L0 to L1 is scaled by (T - arms_tension) / (1 - arms_tension), clipped to 0-1.",
+        "hand-set; ~32 incidents in 2014 (steppeandthelaw.com 2015-01-21) but >10 serious conflicts since 2014 "
+        "(TASS 2025-03-13): most incidents stay stones and blockades",
+        prior=(0.45, 0.95)),
     "spread_rate": P(
-        0.03, "per hour", "Hazard that armed fire on a segment ignites a neighbouring segment.",
-        prior=(0.002, 0.2), log_prior=True),
+        0.042, "per hour", "Hazard that armed fire on a segment ignites a neighbouring segment.", FIRST_FIT),
     # --- orders (governments) ------------------------------------------------------------------------
     "authorise_rate": P(
         0.15, "per hour", "Hazard that a government under pressure authorises the next rung.",
         "hand-set; E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
         prior=(0.005, 0.5), log_prior=True),
+    "rearm_rate": P(
+        0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the authorisation it "
+        "had before ordering the ceasefire (the collapse of a ceasefire is a decision, not a climb from L0).",
+        "hand-set; E13: local ceasefire on 14 Sep evening, main fighting with heavy weapons from 16 Sep 06:00 "
+        "(Sputnik via mehrnews 2022-09-16; HRW; TASS 1508411)",
+        prior=(0.005, 1.0), log_prior=True),
+    "front_rate": P(
+        0.03, "per hour per rung authorised above L1",
+        "Hazard that a side opens armed fire on a calm or L0 disputed segment anywhere on the front, once armed fire "
+        "has begun somewhere and its government authorises mortars or heavier: war by order, not by contagion.",
+        "hand-set; E13 fire along 'the entire perimeter' of Batken within a day (KG border service via TRT/TASS); "
+        "E07 17-30 segments in two days (calibration/episodes.yaml)",
+        prior=(0.002, 0.3), log_prior=True),
     "authorise_after_hours": P(
         6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
         "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),
@@ -127,10 +145,9 @@ SPECS: dict[str, ParameterSpec] = {
         "(agreed, holding, stabilised, withdrawal).",
         prior=(0.5, 0.99)),
     "reagreement_resolve": P(
-        0.5, "per earlier agreement", "How much firmer each re-agreed ceasefire is enforced: the hazard "
+        1.0, "per earlier agreement", "How much firmer each re-agreed ceasefire is enforced: the hazard "
         "left unsuppressed is divided by 1 + resolve x (agreements - 1).",
-        "hand-set; E13: >=5 ceasefires on 16-17 Sep, then stable from 18 Sep (Khovar 2022-09-17; TASS 1513059)",
-        prior=(0.0, 2.0)),
+        FIRST_FIT + "; E13: >=5 ceasefires on 16-17 Sep, then stable from 18 Sep (Khovar 2022-09-17; TASS 1513059)"),
     "ceasefire_deescalate_rate": P(
         0.35, "per hour", "Hazard that forces firing above what their government authorises drop to it (orders to cease "
         "fire after an agreement; also a retaliation beyond peacetime orders)."),
@@ -168,8 +185,9 @@ SPECS: dict[str, ParameterSpec] = {
         0.3, "fraction", "Share of military casualties who die.",
         "E13 KG: 59 dead / 144 wounded (MoH 2022-09-18), 40 of the dead troops (RT 2022-09-19)"),
     "civilian_kill_fraction": P(
-        0.25, "fraction", "Share of civilian casualties who die.",
-        "E07 KG: 154 injured of whom 121 civilians, 31 dead (ria24.today 2021-04-30)"),
+        0.3, "fraction", "Share of civilian casualties who die.",
+        "between E07 KG, 31 civilian dead and 121 civilian injured (ria24.today 2021-04-30): 0.2, and E13, "
+        "37 civilian dead and 36 injured (HRW 2023-05-02): 0.5"),
     # --- displacement -------------------------------------------------------------------------------
     "threat_reach_km": P(
         10.0, "km", "Distance at which violence on a segment frightens a village (exp(-d/reach))."),
@@ -177,8 +195,8 @@ SPECS: dict[str, ParameterSpec] = {
         0.15, "threat units", "Threat above which a village starts to evacuate.", prior=(0.02, 0.6)),
     "evacuation_rate": P(
         0.12, "per hour", "Share of the people present who leave each hour while the threat lasts.",
-        "hand-set; E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over 29 Apr-4 May (facts §2)",
-        prior=(0.01, 0.5), log_prior=True),
+        "hand-set, not fitted (the threshold is); E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over "
+        "29 Apr-4 May (facts §2)"),
     "return_rate": P(
         0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
         "hand-set; E07 majority back by 12 May (IFRC MDRKG013)"),

@@ -260,7 +260,7 @@ def test_run_outcomes_is_a_plain_function_of_params_and_seed():
 def test_salib_drives_run_outcomes():
     sample = pytest.importorskip("SALib.sample.morris")
     analyze = pytest.importorskip("SALib.analyze.morris")
-    names = ["agree_rate", "escalate_rate", "retaliate_rate"]
+    names = ["agree_rate", "escalate_rate", "front_rate"]
     problem = {"num_vars": 3, "names": names, "bounds": [list(SPECS[n].prior) for n in names]}
     X = sample.sample(problem, N=3, num_levels=4, seed=1)
     Y = np.array([run_outcomes(dict(zip(names, x)), seed=11, scenario=MINI)["deaths_total"] for x in X])

@@ -1,0 +1,129 @@
+"""The rules that separate a border incident from a war: the arms gate, the front, re-arming after a
+collapsed ceasefire, and how stabilisation is dated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sim.ceasefire import Ceasefire, Phase
+from sim.escalation import arms_gate, open_front
+from sim.ladder import ARMED, CALM, CIVIL, MORTARS
+from sim.model import BorderModel
+from sim.outcomes import summarise
+from tests.conftest import SCENARIOS, finished
+
+
+def _civil_confrontation(scenario, seed: int, tension: float) -> BorderModel:
+    """A model whose only event is stone-throwing on the first segment at the given tension, run to the end."""
+    quiet = dataclasses.replace(scenario.with_params({"incident_rate": 0.0, "escalate_rate": 1.0}), triggers=())
+    model = BorderModel(quiet, seed=seed)
+    model.state.tension[:] = tension
+    model.state.posture[0, 0] = CIVIL
+    model.state.refresh_rung()
+    model.run_model()
+    return model
+
+
+def test_stones_at_ordinary_tension_never_turn_into_shots(mini):
+    for seed in range(10):
+        model = _civil_confrontation(mini.with_params({"arms_tension": 0.9}), seed, tension=0.5)
+        assert model.state.peak_rung.max() == CIVIL
+
+
+def test_stones_at_high_tension_can_turn_into_shots(mini):
+    armed = [_civil_confrontation(mini.with_params({"arms_tension": 0.5}), seed, tension=0.95).state.peak_rung.max()
+             >= ARMED for seed in range(10)]
+    assert sum(armed) >= 5
+
+
+def test_arms_gate_is_zero_below_the_threshold_and_one_at_full_tension():
+    gate = arms_gate(np.array([0.0, 0.7, 0.85, 1.0]), 0.7)
+    np.testing.assert_allclose(gate, [0.0, 0.0, 0.5, 1.0])
+
+
+def _front_state(mini):
+    model = BorderModel(mini, seed=0)
+    state = model.state
+    state.posture[:, 0] = ARMED  # armed fire on the first segment
+    state.refresh_rung()
+    return state
+
+
+def test_no_front_opens_under_peacetime_orders(mini):
+    state = _front_state(mini)
+    before = state.posture.copy()
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        open_front(state, dict(mini.params, front_rate=100.0), 1.0, rng, np.array([ARMED, ARMED]),
+                   np.zeros(state.rung.size))
+    np.testing.assert_array_equal(state.posture, before)
+
+
+def test_a_government_at_war_opens_fire_along_the_line_and_only_its_own_side(mini):
+    state = _front_state(mini)
+    opened = open_front(state, dict(mini.params, front_rate=100.0), 1.0, np.random.default_rng(0),
+                        np.array([MORTARS, ARMED]), np.zeros(state.rung.size))
+    assert (state.posture[0] >= ARMED).all()          # KG at war: every segment
+    assert (state.posture[1, 1:] == CALM).all()       # TJ under peacetime orders: untouched
+    assert opened[1:].all() and not opened[0]         # new incidents where it was calm
+
+
+def test_no_front_while_no_armed_fire_anywhere(mini):
+    model = BorderModel(mini, seed=0)
+    opened = open_front(model.state, dict(mini.params, front_rate=100.0), 1.0, np.random.default_rng(0),
+                        np.array([MORTARS, MORTARS]), np.zeros(model.state.rung.size))
+    assert not opened.any() and model.state.rung.max() == CALM
+
+
+def test_the_front_widens_a_war_beyond_neighbour_spread():
+    scenario = SCENARIOS / "sept2022.yaml"
+    only = dict(spread_rate=0.0, violation_rate=0.0, incident_rate=0.0)  # no other way for fire to reach a segment
+    narrow = [summarise(finished(scenario, s, front_rate=0.0, **only))["segments_involved"] for s in range(5)]
+    wide = [summarise(finished(scenario, s, front_rate=0.2, **only))["segments_involved"] for s in range(5)]
+    assert max(narrow) == 1  # the trigger's segment
+    assert min(wide) >= 10
+
+
+def test_a_violated_ceasefire_restores_the_wars_orders(mini):
+    for rate, expected in ((1e6, MORTARS), (0.0, CIVIL)):
+        model = BorderModel(mini.with_params({"rearm_rate": rate}), seed=3)
+        gov = model.government_list[0]
+        gov.authorised = MORTARS
+        gov.order_ceasefire()
+        assert gov.authorised == CIVIL
+        model.ceasefire.phase = Phase.VIOLATED
+        gov.step()
+        assert gov.authorised == expected
+
+
+def test_re_arming_lets_a_collapsed_ceasefire_return_to_heavy_weapons():
+    """After the first violation, runs whose governments re-arm fight with heavier weapons."""
+    def heaviest_after_first_violation(rearm_rate: float, seed: int) -> int:
+        model = finished(SCENARIOS / "sept2022.yaml", seed, rearm_rate=rearm_rate, violation_rate=0.02)
+        first = next((h for h, phase in model.ceasefire.history if phase == "violated"), None)
+        if first is None:
+            return -1
+        series = model.datacollector.get_model_vars_dataframe()
+        return int(series.loc[series.hour > first, "max_rung"].max())
+
+    pairs = [(heaviest_after_first_violation(0.0, s), heaviest_after_first_violation(1.0, s)) for s in range(8)]
+    pairs = [(a, b) for a, b in pairs if a >= 0 and b >= 0]
+    assert len(pairs) >= 4
+    assert np.mean([b for _, b in pairs]) > np.mean([a for a, _ in pairs])
+
+
+def test_stabilisation_is_dated_from_when_fire_stopped(mini):
+    params = dict(mini.params, talks_open_rate=1e6, agree_rate=1e6, hold_hours=12.0, stabilise_hours=36.0)
+    cf = Ceasefire()
+    hour = 0.0
+    for armed in [True] * 10 + [False] * 80:
+        hour += 1.0
+        cf.update(hour, 1.0, armed, 0, params, 0.0, 0.0, u=0.0 if hour <= 2 else 0.99)
+    assert cf.first_agreed_hour == 2.0
+    assert cf.phase in (Phase.STABILISED, Phase.WITHDRAWAL)
+    assert cf.violations >= 1                         # fire after the 3 h grace broke the first agreement
+    entered = next(h for h, phase in cf.history if phase == "stabilised")
+    assert entered == 10.0 + 12.0 + 36.0              # the machine needs hold + stabilise hours to know
+    assert cf.first_stabilised_hour == 10.0           # but dates it from the end of the last armed step
