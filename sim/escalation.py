@@ -7,7 +7,8 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
 * :func:`move_postures` — an out-gunned side matches its opponent's rung (retaliation); a side not
   out-gunned climbs one rung at a hazard raised by tension (``exp(tension_gain * (T - 0.5))``, the same
   factor as for incidents) and by its own recent losses; the first armed shot (L0 -> L1) also needs tension
-  above ``arms_tension`` (most incidents stay stones and blockades); both are capped by
+  above ``arms_tension`` (most incidents stay stones and blockades), and above it a civil confrontation
+  disperses more slowly (the same gate); both are capped by
   what its government authorises (orders) and suppressed by a ceasefire and by monitors; at parity a side
   steps down at ``deescalate_rate``, facing a lower opponent it reciprocates at ``reciprocate_rate`` (both
   slowed by its recent losses), and it drops to what is authorised when orders come;
@@ -66,7 +67,8 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     profile = np.asarray(params["escalate_profile"])[own]
     loss = 1.0 + params["loss_escalation_gain"] * state.recent_deaths
     climb = params["escalate_rate"] * profile * loss * np.exp(params["tension_gain"] * (state.tension - 0.5))
-    climb = np.where(own == CIVIL, climb * arms_gate(state.tension, params["arms_tension"]), climb)
+    gate = arms_gate(state.tension, params["arms_tension"])
+    climb = np.where(own == CIVIL, climb * gate, climb)
     up_rate = np.where(outgunned, params["retaliate_rate"], climb) * (1.0 - suppress) * active
     up = (u < hazard_to_prob(up_rate, dt)) & np.where(outgunned, own < answer_cap, own < cap)
     target_up = np.where(outgunned, np.minimum(opp, answer_cap), own + 1)
@@ -79,7 +81,8 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     # tit-for-tat downwards: facing a lower opponent, a side reciprocates its step down; at parity
     # either side may step down first; losses slow both
     down_armed = np.where(opp < own, params["reciprocate_rate"], params["deescalate_rate"]) * (opp <= own)
-    step_down = np.where(own == CIVIL, params["calm_rate"] * (opp <= CIVIL), down_armed / loss)
+    # the tension that lets stones turn into shots also keeps the crowd from dispersing
+    step_down = np.where(own == CIVIL, params["calm_rate"] * (1.0 - gate) * (opp <= CIVIL), down_armed / loss)
     down_rate = down_rate + step_down * (own > CALM)
     down = ~up & (v < hazard_to_prob(down_rate, dt))
     target_down = np.where(over_orders, np.maximum(cap, 0), own - 1)

@@ -95,7 +95,8 @@ SPECS: dict[str, ParameterSpec] = {
     "reciprocate_rate": P(
         1.0, "per hour", "Hazard that a side facing a lower opponent steps down too (tit-for-tat downwards).",
         "hand-set; most border shoot-outs end within hours (facts §1.3: ~32 incidents in 2014, few lethal)"),
-    "calm_rate": P(0.15, "per hour", "Hazard that a civil confrontation (L0) with no armed fire ends."),
+    "calm_rate": P(0.15, "per hour", "Hazard that a civil confrontation (L0) with no armed fire ends, below "
+                   "arms_tension; above it, scaled down by the same gate that lets stones turn into shots."),
     "arms_tension": P(
         0.7, "tension (0-1)", "Tension below which a civil confrontation (L0) does not turn into armed fire on its own: "
         "the climb from L0 to L1 is scaled by (T - arms_tension) / (1 - arms_tension), clipped to 0-1.",
@@ -175,9 +176,10 @@ SPECS: dict[str, ParameterSpec] = {
         "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.",
         prior=(0.002, 0.5), log_prior=True),
     "lethality_profile": P(
-        (0.0, 0.05, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
+        (0.0, 0.01, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
         "Casualty rate at each rung relative to mortars (L2).",
-        "hand-set; heavier weapons hit more per hour of fire (facts §2 E13: MLRS, drones, a bomb on a square)"),
+        "hand-set; heavier weapons hit more per hour of fire (facts §2 E13: MLRS, drones, a bomb on a square); "
+        "stones and fists injure but rarely kill (~1 lethal incident a year among ~12-32, facts §1.3)"),
     "weapon_reach_km": P(
         (0.1, 0.5, 2.0, 6.0, 12.0, 25.0), "km by rung",
         "Distance over which fire at each rung endangers a village (exposure decays as exp(-d/reach))."),

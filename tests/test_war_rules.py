@@ -15,9 +15,11 @@ from sim.outcomes import summarise
 from tests.conftest import SCENARIOS, finished
 
 
-def _civil_confrontation(scenario, seed: int, tension: float) -> BorderModel:
-    """A model whose only event is stone-throwing on the first segment at the given tension, run to the end."""
-    quiet = dataclasses.replace(scenario.with_params({"incident_rate": 0.0, "escalate_rate": 1.0}), triggers=())
+def _civil_confrontation(scenario, seed: int, tension: float, **params: float) -> BorderModel:
+    """A model whose only event is stone-throwing on the first segment at the given tension, run to the end.
+    Escalation is fast (1/h) unless ``params`` say otherwise."""
+    quiet = dataclasses.replace(scenario.with_params({"incident_rate": 0.0, "escalate_rate": 1.0, **params}),
+                                triggers=())
     model = BorderModel(quiet, seed=seed)
     model.state.tension[:] = tension
     model.state.posture[0, 0] = CIVIL
@@ -28,14 +30,27 @@ def _civil_confrontation(scenario, seed: int, tension: float) -> BorderModel:
 
 def test_stones_at_ordinary_tension_never_turn_into_shots(mini):
     for seed in range(10):
-        model = _civil_confrontation(mini.with_params({"arms_tension": 0.9}), seed, tension=0.5)
+        model = _civil_confrontation(mini, seed, tension=0.5, arms_tension=0.9)
         assert model.state.peak_rung.max() == CIVIL
 
 
 def test_stones_at_high_tension_can_turn_into_shots(mini):
-    armed = [_civil_confrontation(mini.with_params({"arms_tension": 0.5}), seed, tension=0.95).state.peak_rung.max()
+    armed = [_civil_confrontation(mini, seed, tension=0.95, arms_tension=0.5).state.peak_rung.max()
              >= ARMED for seed in range(10)]
     assert sum(armed) >= 5
+
+
+def test_a_confrontation_above_the_arms_threshold_lasts_longer(mini):
+    """With no climbing at all, stones at Golovnoi-like tension go on longer than stones on an ordinary day."""
+    def hours_of_stones(tension: float) -> float:
+        hours = []
+        for seed in range(20):
+            model = _civil_confrontation(mini, seed, tension, arms_tension=0.7, escalate_rate=0.0)
+            series = model.datacollector.get_model_vars_dataframe()
+            hours.append(float((series.max_rung >= CIVIL).sum()))
+        return float(np.mean(hours))
+
+    assert hours_of_stones(0.95) > 2.0 * hours_of_stones(0.5)
 
 
 def test_arms_gate_is_zero_below_the_threshold_and_one_at_full_tension():
