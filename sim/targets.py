@@ -28,6 +28,7 @@ class DistanceSpec(StrictModel):
     relative_floor: float = pydantic.Field(default=0.1, ge=0.0)
     default_floor: float = pydantic.Field(default=1.0, gt=0.0)
     floors: dict[str, float] = pydantic.Field(default_factory=dict)
+    log_outputs: list[str] = pydantic.Field(default_factory=list)
     censor_at_end: bool = True
 
 
@@ -97,11 +98,19 @@ class Target:
     under_reported: bool
     sources: tuple[str, ...]
     note: str
+    log: bool = False
+    """Compared on log(1 + value), with ``scale`` in those units (``distance.log_outputs``)."""
 
     @property
     def key(self) -> str:
         """The summary-statistic name pyabc sees: ``E07.deaths_kg``."""
         return f"{self.episode}.{self.name}"
+
+    def deviation(self, value: float) -> float:
+        """How many scale units a simulated value lies from the documented point (signed)."""
+        if self.log:
+            return (math.log1p(max(value, 0.0)) - math.log1p(self.point)) / self.scale
+        return (value - self.point) / self.scale
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,10 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
     for name in floors:
         if name not in OUTCOMES:
             raise UserError(f"{path}: distance.floors.{name}: unknown model output{suggest(name, OUTCOMES)}")
+    for i, name in enumerate(spec.distance.log_outputs):
+        if name not in OUTCOMES:
+            raise UserError(f"{path}: distance.log_outputs[{i}]: unknown model output '{name}'"
+                            f"{suggest(name, OUTCOMES)}")
     episodes: dict[str, Episode] = {}
     for eid, ep in spec.episodes.items():
         where = f"{path}: episodes.{eid}"
@@ -180,10 +193,14 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
         for name, t in ep.targets.items():
             low, high = t.range if t.range is not None else (t.point, t.point)
             point = t.point if t.point is not None else (low + high) / 2.0
-            floor = t.floor or floors.get(t.output, spec.distance.default_floor)
-            scale = max((high - low) / 2.0, spec.distance.relative_floor * abs(point), floor)
+            log = t.output in spec.distance.log_outputs
+            if log:  # the same rule in log(1 + x) units: the range's half-width, or the relative floor as a ratio
+                scale = max((math.log1p(high) - math.log1p(low)) / 2.0, math.log1p(spec.distance.relative_floor))
+            else:
+                floor = t.floor or floors.get(t.output, spec.distance.default_floor)
+                scale = max((high - low) / 2.0, spec.distance.relative_floor * abs(point), floor)
             targets.append(Target(eid, name, t.output, float(point), float(low), float(high), float(scale),
-                                  t.fit, t.under_reported, tuple(t.sources), (t.note or "").strip()))
+                                  t.fit, t.under_reported, tuple(t.sources), (t.note or "").strip(), log))
         if not any(t.fit for t in targets):
             raise UserError(f"{where}.targets: every target has fit: false; nothing to fit against")
         episodes[eid] = Episode(eid, ep.title, ep.kind, ep.default, scen_path, onset, duration, start,
@@ -210,10 +227,11 @@ def sim_value(summary: dict[str, Any], output: str, episode: Episode, censor: bo
 
 
 def distance(sim: dict[str, float], targets: list[Target]) -> float:
-    """Sum over targets of ((simulated - point) / scale)^2; a missing value counts as 100 scale units."""
+    """Sum over targets of their squared deviations (``Target.deviation``: (simulated - point) / scale, on
+    log(1 + x) for ``distance.log_outputs``); a missing value counts as 100 scale units."""
     total = 0.0
     for t in targets:
         v = sim.get(t.key, math.nan)
-        z = 100.0 if v is None or math.isnan(v) else (v - t.point) / t.scale
+        z = 100.0 if v is None or math.isnan(v) else t.deviation(v)
         total += z * z
     return total

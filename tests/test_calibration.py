@@ -135,6 +135,8 @@ def test_quick_never_writes_the_real_fit_by_default():
     (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(point=9), "outside its range"),
     (lambda d: d["episodes"]["A"].update(onset="2022-09-14T05:00:00+06:00"), "the hour offsets must match"),
     (lambda d: d["episodes"]["A"].update(scenario="nowhere.yaml"), "episodes.A.scenario: file not found"),
+    (lambda d: d.setdefault("distance", {}).update(log_outputs=["deaths_kgg"]),
+     "distance.log_outputs[0]: unknown model output 'deaths_kgg' (did you mean 'deaths_kg'?)"),
 ])
 def test_bad_targets_give_a_clear_error_and_overwrite_nothing(tmp_path, capsys, mutate, expected):
     scenario = mini_scenario(tmp_path)
@@ -153,6 +155,21 @@ def test_bad_targets_give_a_clear_error_and_overwrite_nothing(tmp_path, capsys, 
     assert expected in err
     assert (out / "fitted.yaml").read_text() == "values: {escalate_rate: 0.1}\n"
     assert sorted(p.name for p in out.iterdir()) == ["fitted.yaml"]
+
+
+def test_log_outputs_weigh_a_halving_and_a_doubling_alike(tmp_path):
+    scenario = mini_scenario(tmp_path)
+    ep_file = episodes_file(tmp_path, {"deaths_kg": {"output": "deaths_kg", "point": 400, "range": [380, 420],
+                                                      "sources": ["t"]}}, scenario)
+    doc = yaml.safe_load(ep_file.read_text())
+    linear = load_targets(ep_file).episodes["A"].targets[0]
+    doc["distance"] = {"log_outputs": ["deaths_kg"]}
+    ep_file.write_text(yaml.safe_dump(doc))
+    logged = load_targets(ep_file).episodes["A"].targets[0]
+    assert logged.log and not linear.log
+    assert logged.scale == pytest.approx(np.log(1.1))  # the 10% relative floor as a ratio; the range is narrower
+    assert logged.deviation(800) == pytest.approx(-logged.deviation(200), rel=0.01)
+    assert linear.deviation(800) == pytest.approx(-2.0 * linear.deviation(200))  # linear: an overshoot costs double
 
 
 def test_malformed_yaml_and_unknown_episode_are_user_errors(tmp_path, capsys):
