@@ -111,8 +111,8 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set; E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
         prior=(0.005, 0.5), log_prior=True),
     "rearm_rate": P(
-        0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the authorisation it "
-        "had before ordering the ceasefire (the collapse of a ceasefire is a decision, not a climb from L0).",
+        0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the highest "
+        "authorisation of the episode (the collapse of a ceasefire is a decision, not a climb from L0).",
         "hand-set; E13: local ceasefire on 14 Sep evening, main fighting with heavy weapons from 16 Sep 06:00 "
         "(Sputnik via mehrnews 2022-09-16; HRW; TASS 1508411)",
         prior=(0.005, 1.0), log_prior=True),
