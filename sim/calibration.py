@@ -29,7 +29,7 @@ import yaml
 
 # imported here, not lazily: forked workers must inherit the code as it was when the fit started
 import sim.model  # noqa: F401
-from sim.ensemble import LocalExecutor, RunResult, RunTask, derive_seeds, run_ensemble, run_task
+from sim.ensemble import LocalExecutor, RunResult, RunTask, derive_seeds, run_ensemble
 from sim.errors import UserError
 from sim.parameters import SPECS
 from sim.progress import progress, say

@@ -111,7 +111,6 @@ class ScenarioSpec(StrictModel):
     output: str | None = None
 
 
-
 @dataclass(frozen=True)
 class ResolvedTrigger:
     step: int

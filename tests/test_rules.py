@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from sim.ceasefire import Phase
 from sim.model import BorderModel
