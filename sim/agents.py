@@ -74,7 +74,10 @@ class Government(mesa.Agent):
     """Authorises heavy weapons and orders forces down when a ceasefire is agreed.
 
     Rule (orders): under pressure the government authorises one more rung at ``authorise_rate`` per
-    hour, up to its arsenal. Pressure is any of: own deaths since the last agreement (24 h memory) at or
+    hour, up to its arsenal, multiplied by ``1 + orders_loss_gain x own deaths since the last agreement
+    (24 h memory)`` (0 by default: off). Why the option: April 2021 went from the first shots to mortars in
+    ~10 h and to armour in ~13 h as the toll mounted (24.kg 192001, 192151; utrk.kg 56978), while a
+    shoot-out without losses rarely changes anyone's orders. Pressure is any of: own deaths since the last agreement at or
     above ``authorise_loss_threshold``; the opponent firing above what this side may use; or, once armed
     fire (L1+) has gone on for ``authorise_after_hours``, the opponent matching it at the top of what it
     may use (a brief shoot-out ends before orders change; a day of fire does not).
@@ -119,7 +122,8 @@ class Government(mesa.Agent):
                    or opponent_max > self.authorised
                    or (sustained and opponent_max >= max(self.authorised, ARMED)))
         if pressed and self.authorised < self.arsenal:
-            if u < hazard_to_prob(params["authorise_rate"], model.dt):
+            urgency = 1.0 + params["orders_loss_gain"] * self.losses_since_agreement
+            if u < hazard_to_prob(params["authorise_rate"] * urgency, model.dt):
                 self.authorised += 1
 
 

@@ -132,14 +132,31 @@ def _scenario(path: str):
     return load_scenario(path)
 
 
-def run_summary(scenario_path: str, seed: int, values: dict[str, float]) -> dict[str, Any]:
-    """One run of a scenario with some parameters replaced; its scalar outcomes."""
+STOP_CHECK_STEPS = 24
+"""How often (in steps) a run with ``stop_above`` caps looks at its outputs."""
+
+
+def run_summary(scenario_path: str, seed: int, values: dict[str, float],
+                stop_above: tuple[tuple[str, float], ...] = ()) -> dict[str, Any]:
+    """One run of a scenario with some parameters replaced; its scalar outcomes.
+
+    With ``stop_above`` (cumulative output, cap) pairs the run ends early, checked once a day, as soon as one
+    output exceeds its cap. Why: in a fit, a calm year that has turned into a war costs many times a calm one
+    to simulate to its end, and its lower-bound values already put it far outside any accepted distance."""
     from sim.model import BorderModel
     from sim.outcomes import summarise
 
     scenario = _scenario(scenario_path).with_params(values)
     model = BorderModel(scenario, seed=seed)
-    model.run_model()
+    if not stop_above:
+        model.run_model()
+        return summarise(model)
+    while model.running:
+        model.step()
+        if model.steps % STOP_CHECK_STEPS == 0:
+            summary = summarise(model)
+            if any(summary[name] > cap for name, cap in stop_above):
+                return summary
     return summarise(model)
 
 
@@ -171,7 +188,7 @@ class Simulator:
         values = self.values(pars)
         out: dict[str, float] = {}
         for episode, seed in zip(self.episodes, seeds_for(values, self.base_seed, len(self.episodes))):
-            summary = run_summary(str(episode.scenario), seed, values)
+            summary = run_summary(str(episode.scenario), seed, values, episode.stop_above)
             for t in episode.targets:
                 out[t.key] = sim_value(summary, t.output, episode, self.censor)
         return out

@@ -20,6 +20,14 @@ OUTCOMES = (
 """Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
 outcome that never happened (no ceasefire, no stabilisation) is NaN."""
 
+CUMULATIVE = (
+    "deaths_kg", "deaths_tj", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
+    "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "max_rung", "segments_involved",
+    "incidents", "lethal_incidents",
+)
+"""Outcomes that never decrease during a run: their value at any step is a lower bound of the final one
+(what lets a calibration run stop early once one is far above its target, ``calibration.run_summary``)."""
+
 
 def summarise(model: "BorderModel") -> dict[str, Any]:
     m = model.metrics

@@ -123,6 +123,12 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set; E13 fire along 'the entire perimeter' of Batken within a day (KG border service via TRT/TASS); "
         "E07 17-30 segments in two days (calibration/episodes.yaml)",
         prior=(0.002, 0.3), log_prior=True),
+    "orders_loss_gain": P(
+        0.0, "per own death in the last 24 h",
+        "Urgency of orders: a pressed government's authorisation hazard is multiplied by 1 + gain x its own deaths "
+        "since the last agreement (24 h memory). 0 = off.",
+        "off: the shipped fit predates it; E07 first shots ~04:00, mortars ~14:00, armour ~17:00 as the toll mounted "
+        "(24.kg 192001, 192151; utrk.kg 56978); a session-3 fit with it at 0.3 is reported in calibration/README.md"),
     "authorise_after_hours": P(
         6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
         "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),
@@ -137,7 +143,7 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set; E07: first shots 04:00, agreed 19:30 (24.kg 192001; mfa.gov.kg riyadh/news/11983)",
         prior=(0.003, 0.3), log_prior=True),
     "pain_weight": P(
-        0.5, "per log(1+deaths)", "How much the toll so far raises the agreement hazard."),
+        0.5, "per log(1+deaths)", "How much the toll so far raises the agreement hazard (x (1 + weight log(1 + deaths)))."),
     "reagree_factor": P(
         3.0, "ratio", "Agreement hazard after a violation relative to first talks (channels already open).",
         "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pydantic
 
 from sim.errors import UserError
-from sim.outcomes import OUTCOMES
+from sim.outcomes import CUMULATIVE, OUTCOMES
 from sim.yamlio import AwareDatetime, StrictModel, load_model, suggest
 
 DEFAULT_EPISODES_FILE = Path(__file__).resolve().parents[1] / "calibration" / "episodes.yaml"
@@ -76,6 +76,7 @@ class EpisodeSpec(StrictModel):
     scenario: str
     onset: AwareDatetime | None = None
     timeline: list[TimelineEvent] = pydantic.Field(default_factory=list)
+    stop_above: dict[str, pydantic.PositiveFloat] = pydantic.Field(default_factory=dict)
     targets: dict[str, TargetSpec] = pydantic.Field(min_length=1)
 
 
@@ -125,6 +126,9 @@ class Episode:
     start: datetime
     timeline: tuple[TimelineEvent, ...]
     targets: tuple[Target, ...]
+    stop_above: tuple[tuple[str, float], ...] = ()
+    """In the fit only, a run of this episode stops once one of these cumulative outputs exceeds its cap: its
+    values are then lower bounds, already far enough from the documents to reject the particle."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,10 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
             if first is not None and abs(first - onset) > 1e-9:
                 raise UserError(f"{where}.onset: {ep.onset.isoformat()} is hour {onset:g} of the scenario, but the "
                                 f"scenario's first incident trigger is at hour {first:g}; the hour offsets must match")
+        for name in ep.stop_above:
+            if name not in CUMULATIVE:
+                raise UserError(f"{where}.stop_above.{name}: not an output that only grows during a run"
+                                f"{suggest(name, CUMULATIVE)}")
         for i, ev in enumerate(ep.timeline):
             hour = (ev.at - start).total_seconds() / 3600.0
             if not 0 <= hour <= duration:
@@ -204,7 +212,7 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
         if not any(t.fit for t in targets):
             raise UserError(f"{where}.targets: every target has fit: false; nothing to fit against")
         episodes[eid] = Episode(eid, ep.title, ep.kind, ep.default, scen_path, onset, duration, start,
-                                tuple(ep.timeline), tuple(targets))
+                                tuple(ep.timeline), tuple(targets), tuple(ep.stop_above.items()))
     return TargetSet(path, episodes, spec.distance.censor_at_end)
 
 

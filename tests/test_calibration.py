@@ -137,6 +137,8 @@ def test_quick_never_writes_the_real_fit_by_default():
     (lambda d: d["episodes"]["A"].update(scenario="nowhere.yaml"), "episodes.A.scenario: file not found"),
     (lambda d: d.setdefault("distance", {}).update(log_outputs=["deaths_kgg"]),
      "distance.log_outputs[0]: unknown model output 'deaths_kgg' (did you mean 'deaths_kg'?)"),
+    (lambda d: d["episodes"]["A"].update(stop_above={"hours_to_first_ceasefire": 10}),
+     "episodes.A.stop_above.hours_to_first_ceasefire: not an output that only grows during a run"),
 ])
 def test_bad_targets_give_a_clear_error_and_overwrite_nothing(tmp_path, capsys, mutate, expected):
     scenario = mini_scenario(tmp_path)
@@ -170,6 +172,27 @@ def test_log_outputs_weigh_a_halving_and_a_doubling_alike(tmp_path):
     assert logged.scale == pytest.approx(np.log(1.1))  # the 10% relative floor as a ratio; the range is narrower
     assert logged.deviation(800) == pytest.approx(-logged.deviation(200), rel=0.01)
     assert linear.deviation(800) == pytest.approx(-2.0 * linear.deviation(200))  # linear: an overshoot costs double
+
+
+def test_a_stopped_run_gives_lower_bounds_of_the_full_run(tmp_path):
+    """``stop_above`` ends a fit's run early; what it returns never exceeds what the full run reaches, and the
+    capped output is past its cap (so the particle is rejected on a lower bound, never on a wrong value)."""
+    from sim.outcomes import CUMULATIVE
+
+    scenario = str(mini_scenario(tmp_path, violent=True))
+    stopped_early = 0
+    for seed in range(4):
+        full = run_summary(scenario, seed, {})
+        cap = full["deaths_kg"] / 2
+        if cap <= 0:
+            continue
+        stopped = run_summary(scenario, seed, {}, stop_above=(("deaths_kg", cap),))
+        assert stopped["deaths_kg"] > cap
+        assert all(stopped[name] <= full[name] for name in CUMULATIVE)
+        stopped_early += stopped["deaths_kg"] < full["deaths_kg"]
+    assert stopped_early >= 1
+    never = run_summary(scenario, 0, {}, stop_above=(("deaths_kg", 1e9),))
+    assert pd.Series(never).equals(pd.Series(run_summary(scenario, 0, {})))  # a cap never reached changes nothing
 
 
 def test_malformed_yaml_and_unknown_episode_are_user_errors(tmp_path, capsys):

@@ -133,3 +133,33 @@ def test_derive_seeds_is_prefix_stable_and_distinct(base, n, m):
 def test_different_base_seeds_give_different_seeds(a, b):
     if a != b:
         assert set(derive_seeds(a, 5)).isdisjoint(derive_seeds(b, 5))
+
+
+def _hours_to_agreement(pain_weight: float, deaths: int, draws: list[float]) -> float | None:
+    """Hours from open talks to an agreement, with the given toll and this step-by-step sequence of draws."""
+    from sim.ceasefire import Ceasefire, Phase
+    from sim.parameters import resolve
+
+    params = {**resolve(), "pain_weight": pain_weight}
+    machine = Ceasefire(phase=Phase.TALKS)
+    for hour, u in enumerate(draws, start=1):
+        if machine.update(float(hour), 1.0, True, deaths, params, 0.0, 0.0, u) == Phase.AGREED:
+            return float(hour)
+    return None
+
+
+@given(low=st.floats(0.0, 4.0), extra=st.floats(0.0, 4.0), deaths=st.integers(0, 500),
+       draws=st.lists(st.floats(0.0, 1.0, exclude_max=True), min_size=1, max_size=60))
+def test_a_heavier_toll_never_delays_an_agreement(low, extra, deaths, draws):
+    """The pain rule: with the same draws, a larger ``pain_weight`` (or, at a positive weight, a larger toll)
+    agrees no later, and with no deaths the weight changes nothing."""
+    slow = _hours_to_agreement(low, deaths, draws)
+    fast = _hours_to_agreement(low + extra, deaths, draws)
+    if slow is not None:
+        assert fast is not None and fast <= slow
+    if deaths == 0:
+        assert fast == slow
+    if low > 0:
+        bloodier = _hours_to_agreement(low, deaths + 50, draws)
+        if slow is not None:
+            assert bloodier is not None and bloodier <= slow

@@ -142,3 +142,29 @@ def test_stabilisation_is_dated_from_when_fire_stopped(mini):
     entered = next(h for h, phase in cf.history if phase == "stabilised")
     assert entered == 10.0 + 12.0 + 36.0              # the machine needs hold + stabilise hours to know
     assert cf.first_stabilised_hour == 10.0           # but dates it from the end of the last armed step
+
+
+def _hours_to_authorise(scenario, seed: int, losses: float, **params: float) -> int | None:
+    """Hours until the KG government, kept under pressure by a fixed toll, authorises one rung more."""
+    model = BorderModel(scenario.with_params({"authorise_rate": 0.05, **params}), seed=seed)
+    government = model.government_list[0]
+    for hour in range(1, 400):
+        government.losses_since_agreement = losses  # held fixed: only the orders rule runs
+        government.step()
+        if government.authorised > government.initial_authorised:
+            return hour
+    return None
+
+
+def test_with_urgent_orders_a_government_losing_more_people_authorises_sooner(mini):
+    few = [_hours_to_authorise(mini, seed, losses=2.0, orders_loss_gain=0.3) for seed in range(20)]
+    many = [_hours_to_authorise(mini, seed, losses=20.0, orders_loss_gain=0.3) for seed in range(20)]
+    assert all(m is not None and (f is None or m <= f) for f, m in zip(few, many))  # same draws: never later
+    assert np.median(many) * 3 < np.median([f if f is not None else 400 for f in few])  # urgency 7x vs 1.6x
+
+
+def test_by_default_the_toll_beyond_the_threshold_does_not_hurry_orders(mini):
+    """``orders_loss_gain`` is 0 by default (the shipped fit predates the option)."""
+    few = [_hours_to_authorise(mini, seed, losses=2.0) for seed in range(10)]
+    many = [_hours_to_authorise(mini, seed, losses=20.0) for seed in range(10)]
+    assert few == many
