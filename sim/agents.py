@@ -77,10 +77,10 @@ class Government(mesa.Agent):
     hour, up to its arsenal, multiplied by ``1 + orders_loss_gain x own deaths since the last agreement
     (24 h memory)`` (0 by default: off). Why the option: April 2021 went from the first shots to mortars in
     ~10 h and to armour in ~13 h as the toll mounted (24.kg 192001, 192151; utrk.kg 56978), while a
-    shoot-out without losses rarely changes anyone's orders. Pressure is any of: own deaths since the last agreement at or
-    above ``authorise_loss_threshold``; the opponent firing above what this side may use; or, once armed
-    fire (L1+) has gone on for ``authorise_after_hours``, the opponent matching it at the top of what it
-    may use (a brief shoot-out ends before orders change; a day of fire does not).
+    shoot-out without losses rarely changes anyone's orders. Pressure is any of: own deaths since the last
+    agreement at or above ``authorise_loss_threshold``; the opponent firing above what this side may use;
+    or, once armed fire (L1+) has gone on for ``authorise_after_hours``, the opponent matching it at the
+    top of what it may use (a brief shoot-out ends before orders change; a day of fire does not).
     When a ceasefire is agreed it orders its forces down to L0 and its memory of losses starts afresh.
     Rule (re-arming): while a ceasefire stands violated, at ``rearm_rate`` per hour it restores the highest
     authorisation of the episode at once: a collapsed ceasefire returns to the war's weapons within hours

@@ -143,7 +143,8 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set; E07: first shots 04:00, agreed 19:30 (24.kg 192001; mfa.gov.kg riyadh/news/11983)",
         prior=(0.003, 0.3), log_prior=True),
     "pain_weight": P(
-        0.5, "per log(1+deaths)", "How much the toll so far raises the agreement hazard (x (1 + weight log(1 + deaths)))."),
+        0.5, "per log(1+deaths)",
+        "How much the toll so far raises the agreement hazard (x (1 + weight log(1 + deaths)))."),
     "reagree_factor": P(
         3.0, "ratio", "Agreement hazard after a violation relative to first talks (channels already open).",
         "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
