@@ -148,15 +148,12 @@ def run_summary(scenario_path: str, seed: int, values: dict[str, float],
 
     scenario = _scenario(scenario_path).with_params(values)
     model = BorderModel(scenario, seed=seed)
-    if not stop_above:
-        model.run_model()
-        return summarise(model)
     while model.running:
         model.step()
-        if model.steps % STOP_CHECK_STEPS == 0:
+        if stop_above and model.steps % STOP_CHECK_STEPS == 0:
             summary = summarise(model)
             if any(summary[name] > cap for name, cap in stop_above):
-                return summary
+                break
     return summarise(model)
 
 

@@ -15,6 +15,7 @@ pytest.importorskip("pyabc")
 from sim.calibration import FitSettings, fit, run_summary, weighted_quantile  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
+from sim.outcomes import CUMULATIVE  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from sim.targets import load_targets  # noqa: E402
 from tests.conftest import DATA, REPO  # noqa: E402
@@ -177,8 +178,6 @@ def test_log_outputs_weigh_a_halving_and_a_doubling_alike(tmp_path):
 def test_a_stopped_run_gives_lower_bounds_of_the_full_run(tmp_path):
     """``stop_above`` ends a fit's run early; what it returns never exceeds what the full run reaches, and the
     capped output is past its cap (so the particle is rejected on a lower bound, never on a wrong value)."""
-    from sim.outcomes import CUMULATIVE
-
     scenario = str(mini_scenario(tmp_path, violent=True))
     stopped_early = 0
     for seed in range(4):

@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.ceasefire import Ceasefire, Phase
 from sim.ensemble import derive_seeds
 from sim.ladder import N_RUNGS, Rung, level_name, parse_level
 from sim.model import BorderModel
-from sim.parameters import SPECS
+from sim.parameters import SPECS, resolve
 from sim.scenario import load_scenario
 from tests.conftest import DATA
 
@@ -137,9 +138,6 @@ def test_different_base_seeds_give_different_seeds(a, b):
 
 def _hours_to_agreement(pain_weight: float, deaths: int, draws: list[float]) -> float | None:
     """Hours from open talks to an agreement, with the given toll and this step-by-step sequence of draws."""
-    from sim.ceasefire import Ceasefire, Phase
-    from sim.parameters import resolve
-
     params = {**resolve(), "pain_weight": pain_weight}
     machine = Ceasefire(phase=Phase.TALKS)
     for hour, u in enumerate(draws, start=1):
