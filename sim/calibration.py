@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,8 @@ from sim.errors import UserError
 from sim.parameters import SPECS
 from sim.progress import progress, say
 from sim.results import file_sha256, git_commit, package_versions, write_text_atomic
-from sim.targets import DEFAULT_EPISODES_FILE, Episode, Target, TargetSet, distance, load_targets, sim_value
+from sim.targets import (DEFAULT_EPISODES_FILE, Episode, Target, TargetSet, distance, distance_lower_bound,
+                         load_targets, sim_value)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,22 +138,25 @@ STOP_CHECK_STEPS = 24
 
 
 def run_summary(scenario_path: str, seed: int, values: dict[str, float],
-                stop_above: tuple[tuple[str, float], ...] = ()) -> dict[str, Any]:
+                stop_above: tuple[tuple[str, float], ...] = (),
+                stop_if: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """One run of a scenario with some parameters replaced; its scalar outcomes.
 
-    With ``stop_above`` (cumulative output, cap) pairs the run ends early, checked once a day, as soon as one
-    output exceeds its cap. Why: in a fit, a calm year that has turned into a war costs many times a calm one
-    to simulate to its end, and its lower-bound values already put it far outside any accepted distance."""
+    The run ends early, checked once a day, as soon as one ``stop_above`` (cumulative output, cap) pair is
+    exceeded or ``stop_if`` says so from the outputs so far; they are then lower bounds of the full run's. Why:
+    in a fit, a calm year that has turned into a war costs many times a calm one to simulate to its end, and
+    its lower-bound values already put it far outside any accepted distance."""
     from sim.model import BorderModel
     from sim.outcomes import summarise
 
     scenario = _scenario(scenario_path).with_params(values)
-    model = BorderModel(scenario, seed=seed)
+    model = BorderModel(scenario, seed=seed, record_series=False)
+    checking = bool(stop_above) or stop_if is not None
     while model.running:
         model.step()
-        if stop_above and model.steps % STOP_CHECK_STEPS == 0:
+        if checking and model.steps % STOP_CHECK_STEPS == 0:
             summary = summarise(model)
-            if any(summary[name] > cap for name, cap in stop_above):
+            if any(summary[name] > cap for name, cap in stop_above) or (stop_if is not None and stop_if(summary)):
                 break
     return summarise(model)
 
@@ -180,15 +184,32 @@ class Simulator:
         return {p.name: p.to_value(float(pars[p.key])) for p in self.parameters}
 
     def __call__(self, pars: Any) -> dict[str, float]:
+        return self.simulate(pars)[0]
+
+    def simulate(self, pars: Any, eps: float = math.inf) -> tuple[dict[str, float], bool]:
+        """The targets' simulated values, and False if the particle was given up as certain to be rejected.
+
+        Episodes run shortest first. A run stops, and the episodes after it are skipped, once the distance's
+        lower bound (the finished episodes' distance plus :func:`~sim.targets.distance_lower_bound` of the run
+        in progress) exceeds ``eps``: such a particle could not be accepted, so giving it up changes nothing
+        but the time spent (a calm year costs ~10 runs of an episode). Seeds stay tied to the episodes' order
+        in the targets file."""
         if time.time() > self.deadline:
-            return {}
+            return {}, False
         values = self.values(pars)
+        seeds = dict(zip((e.id for e in self.episodes), seeds_for(values, self.base_seed, len(self.episodes))))
         out: dict[str, float] = {}
-        for episode, seed in zip(self.episodes, seeds_for(values, self.base_seed, len(self.episodes))):
-            summary = run_summary(str(episode.scenario), seed, values, episode.stop_above)
+        spent = 0.0
+        for episode in sorted(self.episodes, key=lambda e: e.duration_hours):
+            fitted = [t for t in episode.targets if t.fit]
+            stop_if = None if math.isinf(eps) else (lambda summary: spent + distance_lower_bound(summary, fitted) > eps)
+            summary = run_summary(str(episode.scenario), seeds[episode.id], values, episode.stop_above, stop_if)
             for t in episode.targets:
                 out[t.key] = sim_value(summary, t.output, episode, self.censor)
-        return out
+            spent += distance(out, fitted)
+            if spent > eps:
+                return out, False
+        return out, True
 
 
 @dataclass(frozen=True)
@@ -300,6 +321,8 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     except ImportError:
         raise UserError("calibrate needs pyabc: pip install 'bordersim[calibrate]' (or pip install pyabc)") from None
 
+    from sim.abc_model import EarlyRejectingModel
+
     params = free_parameters(targets, list(settings.params) if settings.params else None)
     fitted = tuple(targets.fitted_targets())
     episodes = tuple(targets.episodes.values())
@@ -324,7 +347,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
         f"{settings.workers} worker(s)", settings.quiet)
     try:
         with tempfile.TemporaryDirectory(prefix="bordersim-abc-") as tmp:
-            abc = pyabc.ABCSMC(simulator, prior, dist, population_size=settings.population,
+            abc = pyabc.ABCSMC(EarlyRejectingModel(simulator), prior, dist, population_size=settings.population,
                                sampler=_sampler(settings),
                                transitions=pyabc.transition.MultivariateNormalTransition(scaling=KERNEL_SCALING))
             abc.new("sqlite:///" + os.path.join(tmp, "abc.db"), {t.key: t.point for t in fitted})

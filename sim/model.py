@@ -41,13 +41,17 @@ class BorderModel(mesa.Model):
         seed: seed for every random draw of the run (Mesa convention); or pass ``rng``.
         rng: a numpy ``Generator`` or seed, instead of ``seed``.
         strategy: a mediation strategy name or path replacing the scenario's own.
+        record_series: collect the per-step series in the DataCollector (default). A calibration run, which
+            reads only the run's outcomes, turns it off: collecting is about a quarter of a calm step's cost.
         **overrides: model parameters to replace (names from ``sim.parameters.SPECS``), which is how
             ``mesa.batch_run`` and sensitivity analyses sweep them.
     """
 
     def __init__(self, scenario: Scenario | str | Path = DEFAULT_SCENARIO, seed: int | None = None,
-                 rng: Any = None, strategy: str | None = None, **overrides: Any) -> None:
+                 rng: Any = None, strategy: str | None = None, record_series: bool = True,
+                 **overrides: Any) -> None:
         super().__init__(seed=seed, rng=rng)
+        self.record_series = record_series
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, strategy)
         elif strategy is not None:
@@ -197,10 +201,13 @@ class BorderModel(mesa.Model):
         self._record()
 
     def _record(self) -> None:
-        self.metrics = measure(self)
-        displaced = (self.metrics["displaced_kg"], self.metrics["displaced_tj"])
-        self.peak_displaced = [max(p, d) for p, d in zip(self.peak_displaced, displaced)]
-        self.datacollector.collect(self)
+        displaced = self.state.displaced
+        displaced_kg = int(self._kg_villages @ displaced)
+        self.peak_displaced = [max(self.peak_displaced[0], displaced_kg),
+                               max(self.peak_displaced[1], int(displaced.sum()) - displaced_kg)]
+        if self.record_series:
+            self.metrics = measure(self)  # read by the DataCollector's reporters
+            self.datacollector.collect(self)
 
     def _discipline(self) -> tuple[float, float]:
         """The share of the escalation hazard a ceasefire in force suppresses, and the resolve factor.

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sim.ladder import ARMED, HEAVY, level_name
-
-if TYPE_CHECKING:
-    from sim.model import BorderModel
+from sim.model import BorderModel, measure
 
 OUTCOMES = (
     "deaths_kg", "deaths_tj", "deaths_kg_military", "deaths_kg_civilian", "deaths_tj_military",
@@ -29,8 +27,8 @@ CUMULATIVE = (
 (what lets a calibration run stop early once one is far above its target, ``calibration.run_summary``)."""
 
 
-def summarise(model: "BorderModel") -> dict[str, Any]:
-    m = model.metrics
+def summarise(model: BorderModel) -> dict[str, Any]:
+    m = measure(model)
     cf = model.ceasefire
     onset = model.onset_hour
 

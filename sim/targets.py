@@ -234,6 +234,20 @@ def sim_value(summary: dict[str, Any], output: str, episode: Episode, censor: bo
     return value
 
 
+def distance_lower_bound(summary: dict[str, Any], targets: list[Target]) -> float:
+    """The least :func:`distance` a run still in progress can end with, from its outputs so far.
+
+    Only outputs that never decrease during a run (``outcomes.CUMULATIVE``) count, and only once they are past
+    their documented point: from there on their deviation can only grow. Why: a fit can then abandon a run,
+    and skip the episodes after it, as soon as the particle can no longer be accepted."""
+    total = 0.0
+    for t in targets:
+        if t.output in CUMULATIVE:
+            z = t.deviation(float(summary[t.output]))
+            total += z * z if z > 0 else 0.0
+    return total
+
+
 def distance(sim: dict[str, float], targets: list[Target]) -> float:
     """Sum over targets of their squared deviations (``Target.deviation``: (simulated - point) / scale, on
     log(1 + x) for ``distance.log_outputs``); a missing value counts as 100 scale units."""

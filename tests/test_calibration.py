@@ -12,12 +12,13 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import FitSettings, fit, run_summary, weighted_quantile  # noqa: E402
+from sim.calibration import (FitSettings, Simulator, fit, free_parameters, run_summary,  # noqa: E402
+                             weighted_quantile)
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.outcomes import CUMULATIVE  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
-from sim.targets import load_targets  # noqa: E402
+from sim.targets import distance, load_targets  # noqa: E402
 from tests.conftest import DATA, REPO  # noqa: E402
 
 
@@ -192,6 +193,34 @@ def test_a_stopped_run_gives_lower_bounds_of_the_full_run(tmp_path):
     assert stopped_early >= 1
     never = run_summary(scenario, 0, {}, stop_above=(("deaths_kg", 1e9),))
     assert pd.Series(never).equals(pd.Series(run_summary(scenario, 0, {})))  # a cap never reached changes nothing
+
+
+def test_giving_up_on_a_particle_never_loses_one_that_would_be_accepted(tmp_path):
+    """The fit abandons a particle once its distance's lower bound passes epsilon. Whatever epsilon, an abandoned
+    particle's full distance exceeds it, and a particle simulated to the end has exactly the full values."""
+    scenario = mini_scenario(tmp_path, violent=True)
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 1, "range": [0, 2], "sources": ["test"]},
+               "injured_tj": {"output": "injured_tj", "point": 2, "sources": ["test"]},
+               "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["test"]}}
+    ts = load_targets(episodes_file(tmp_path, targets, scenario))
+    params = free_parameters(ts, ["escalate_rate", "military_casualty_rate"])
+    simulator = Simulator(tuple(ts.episodes.values()), tuple(params), base_seed=11)
+    fitted = ts.fitted_targets()
+    given_up = kept = 0
+    for i, rate in enumerate(np.linspace(-1.5, 0.3, 6)):
+        pars = {"log10_escalate_rate": -1.2, "log10_military_casualty_rate": float(rate)}
+        full, complete = simulator.simulate(pars)
+        assert complete and full == simulator(pars)
+        d = distance(full, fitted)
+        for eps in (d * 0.3, d * 0.9, d, d * 1.5):
+            values, complete = simulator.simulate(pars, eps)
+            if complete:
+                assert values == full
+                kept += 1
+            else:
+                assert d > eps
+                given_up += 1
+    assert given_up and kept  # both paths were exercised
 
 
 def test_malformed_yaml_and_unknown_episode_are_user_errors(tmp_path, capsys):

@@ -16,6 +16,14 @@ def test_same_seed_gives_identical_series_and_summary(mini):
     assert summarise(a) == summarise(b)
 
 
+def test_a_run_without_series_has_the_same_outcomes(mini):
+    """Calibration runs skip the per-step series (``record_series=False``); their outcomes must not change."""
+    for seed in range(4):
+        quiet = finished(mini, seed, record_series=False)
+        assert quiet.datacollector.get_model_vars_dataframe().empty
+        assert summarise(quiet) == summarise(finished(mini, seed))
+
+
 def test_different_seeds_differ(mini):
     runs = {tuple(sorted(summarise(finished(mini, s)).items())) for s in range(6)}
     assert len(runs) > 1
