@@ -6,7 +6,8 @@ is cached and not timed) and the cost per agent-step (time per step / number of 
 ``model.agents``). The same two figures are measured, in the same process, for Mesa's example
 ``mesa.examples.EpsteinCivilViolence`` (default parameters, the same number of steps) as a reference for
 what a conventional one-object-per-agent Mesa model costs on this machine. Then the time per run of
-``april2021`` and of the one-year ``baseline`` (fewer repeats).
+``april2021`` and of the one-year ``baseline`` (fewer repeats), and of ``baseline`` run as a calibration runs it
+(``calibration.run_summary``: no per-step series).
 
     .venv/bin/python benchmarks/bench_run.py            # or: make bench
     .venv/bin/python benchmarks/bench_run.py --quick    # fewer repeats, for a smoke test
@@ -31,6 +32,7 @@ import mesa  # noqa: E402
 from mesa.examples import EpsteinCivilViolence  # noqa: E402
 
 from sim.ensemble import RunTask, derive_seeds, run_task  # noqa: E402
+from sim.calibration import run_summary  # noqa: E402
 from sim.model import BorderModel  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
@@ -44,15 +46,20 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def bench_scenario(name: str, runs: int) -> dict[str, float]:
-    """Median seconds per run of a scenario, its steps and its agents (scenario loading excluded)."""
+def bench_scenario(name: str, runs: int, as_fit: bool = False) -> dict[str, float]:
+    """Median seconds per run of a scenario, its steps and its agents (scenario loading excluded).
+
+    ``as_fit``: time the run as a calibration does (``calibration.run_summary``: no per-step series)."""
     path = str(SCENARIOS / f"{name}.yaml")
     scenario = load_scenario(path)
     probe = BorderModel(scenario, seed=0)
     n_agents, n_steps = len(probe.agents), scenario.n_steps
-    run_task(RunTask(path, seed=0))  # warm up: loads and caches the scenario, imports the rules
-    times = [_timed(lambda s=s: run_task(RunTask(path, seed=s, run=i)))
-             for i, s in enumerate(derive_seeds(BASE_SEED, runs))]
+
+    def one(seed: int, run: int) -> object:
+        return run_summary(path, seed, {}) if as_fit else run_task(RunTask(path, seed=seed, run=run))
+
+    one(0, 0)  # warm up: loads and caches the scenario, imports the rules
+    times = [_timed(lambda s=s, i=i: one(s, i)) for i, s in enumerate(derive_seeds(BASE_SEED, runs))]
     median = statistics.median(times)
     return {"runs": runs, "steps": n_steps, "agents": n_agents, "per_run": median,
             "per_step": median / n_steps, "per_agent_step": median / n_steps / n_agents,
@@ -115,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_row("april2021 (8 days, hourly)", april), flush=True)
     baseline = bench_scenario("baseline", args.baseline_runs)
     print(_row("baseline (1 year, hourly)", baseline), flush=True)
+    baseline_fit = bench_scenario("baseline", args.baseline_runs, as_fit=True)
+    print(_row("baseline, as a fit runs it", baseline_fit), flush=True)
 
     ratio = epstein["per_agent_step"] / sept["per_agent_step"]
     print(f"\nper agent-step, sept2022 costs 1/{ratio:.1f} of the Epstein example "
