@@ -17,7 +17,7 @@ from sim.calibration import Simulator
 class EarlyRejectingModel(pyabc.Model):
     """A pyabc model that stops simulating a particle once its distance must exceed the current epsilon.
 
-    Why: with a calm year among the targets, one simulation costs ~10 episode runs, yet in later generations
+    Why: with a calm year among the targets, one simulation costs 10-20 episode runs, yet in later generations
     most particles are already rejected on the short episodes. The distance is a sum of non-negative terms
     and the cumulative outputs' terms only grow once past their point (:func:`sim.targets.distance_lower_bound`),
     so :meth:`Simulator.simulate` can stop as soon as the lower bound passes epsilon. Accepted particles are

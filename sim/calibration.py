@@ -192,7 +192,7 @@ class Simulator:
         Episodes run shortest first. A run stops, and the episodes after it are skipped, once the distance's
         lower bound (the finished episodes' distance plus :func:`~sim.targets.distance_lower_bound` of the run
         in progress) exceeds ``eps``: such a particle could not be accepted, so giving it up changes nothing
-        but the time spent (a calm year costs ~10 runs of an episode). Seeds stay tied to the episodes' order
+        but the time spent (a calm year costs 10-20 runs of an episode). Seeds stay tied to the episodes' order
         in the targets file."""
         if time.time() > self.deadline:
             return {}, False

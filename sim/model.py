@@ -42,7 +42,8 @@ class BorderModel(mesa.Model):
         rng: a numpy ``Generator`` or seed, instead of ``seed``.
         strategy: a mediation strategy name or path replacing the scenario's own.
         record_series: collect the per-step series in the DataCollector (default). A calibration run, which
-            reads only the run's outcomes, turns it off: collecting is about a quarter of a calm step's cost.
+            reads only the run's outcomes, turns it off: collecting costs 15-20% of a calm year
+            (benchmarks/README.md).
         **overrides: model parameters to replace (names from ``sim.parameters.SPECS``), which is how
             ``mesa.batch_run`` and sensitivity analyses sweep them.
     """
