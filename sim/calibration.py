@@ -79,17 +79,15 @@ PRIOR_REASONS: dict[str, str] = {
     "ceasefire_discipline": "a ceasefire removes half to 99% of the escalation hazard",
     "violation_rate": "breaches every ~20 h to ~3 months per unit tension (both ceasefires were broken within a day)",
     "military_casualty_rate": "0.02-2 military hit per hour per segment at mortar level: spans the 2021 and 2022 tolls",
-    "civilian_casualty_rate": "0.002-0.5 per hour per 1000 exposed at mortar level: HRW's 37-51 civilian dead in 2022 "
-                              "sits well inside",
-    "evacuation_threshold": "from flight at the first shots to flight only under heavy fire nearby",
+    "orders_loss_gain": "0 (a death changes no orders) to 2 (one death in the last day triples the hazard of new "
+                        "orders); E07 went from the first shots to mortars in ~10 h and to armour in ~13 h as the "
+                        "toll mounted (24.kg 192001, 192151; utrk.kg 56978)",
+    "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
+                   ">100 dead agreed in ~13 h, E07 in ~31 h",
 }
 """Why each prior in ``sim.parameters.SPECS`` spans what it does (the table in calibration/README.md)."""
 
 EXTRA_PRIORS: dict[str, tuple[float, float, bool, str]] = {
-    "military_kill_fraction": (
-        0.1, 0.5, False,
-        "not given a prior in SPECS; the deaths:injured ratio differs between the tolls (E07 KG 36:183, E13 KG 62:198, "
-        "E07 TJ 19:87), so the share of hits that kill must be free for deaths and injured to fit together"),
     "reagree_factor": (
         1.0, 10.0, False,
         "not given a prior in SPECS; E13 saw >= 5 agreements within two days (facts §4), E07 two to four, so how fast "

@@ -21,6 +21,8 @@ from sim.yamlio import read_yaml_mapping, suggest
 HAND_SET = "hand-set (plausible value, pending calibration)"
 FIRST_FIT = ("fixed at the first ABC-SMC fit's posterior median (E07+E13, 2026-11-23, commit 44b23ba) and not "
              "refitted: fewer free parameters for the current fit (calibration/README.md)")
+SECOND_FIT = ("fixed at the session-2 fit's posterior median (E07+E13, 2026-11-23) and not refitted since: with "
+              "the calm year in the fit, 16 free parameters collapsed the importance weights (calibration/README.md)")
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,10 @@ SPECS: dict[str, ParameterSpec] = {
     "orders_loss_gain": P(
         0.0, "per own death in the last 24 h",
         "Urgency of orders: a pressed government's authorisation hazard is multiplied by 1 + gain x its own deaths "
-        "since the last agreement (24 h memory). 0 = off.",
-        "off: the shipped fit predates it; E07 first shots ~04:00, mortars ~14:00, armour ~17:00 as the toll mounted "
-        "(24.kg 192001, 192151; utrk.kg 56978); a session-3 fit with it at 0.3 is reported in calibration/README.md"),
+        "since the last agreement (24 h memory). 0 = off (the default without calibration/fitted.yaml).",
+        "fitted; E07 first shots ~04:00, mortars ~14:00, armour ~17:00 as the toll mounted "
+        "(24.kg 192001, 192151; utrk.kg 56978)",
+        prior=(0.0, 2.0)),
     "authorise_after_hours": P(
         6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
         "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),
@@ -144,7 +147,9 @@ SPECS: dict[str, ParameterSpec] = {
         prior=(0.003, 0.3), log_prior=True),
     "pain_weight": P(
         0.5, "per log(1+deaths)",
-        "How much the toll so far raises the agreement hazard (x (1 + weight log(1 + deaths)))."),
+        "How much the toll so far raises the agreement hazard (x (1 + weight log(1 + deaths))).",
+        "fitted; E13 (>100 dead) agreed within ~13 h, E07 (a smaller toll at first) in ~31 h (calibration/episodes.yaml)",
+        prior=(0.0, 4.0)),
     "reagree_factor": P(
         3.0, "ratio", "Agreement hazard after a violation relative to first talks (channels already open).",
         "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
@@ -179,9 +184,8 @@ SPECS: dict[str, ParameterSpec] = {
         "under fire, at mortar level; other rungs scale by the lethality profile.",
         prior=(0.02, 2.0), log_prior=True),
     "civilian_casualty_rate": P(
-        0.08, "casualties per hour per 1000 exposed at L2",
-        "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.",
-        prior=(0.002, 0.5), log_prior=True),
+        0.0326808, "casualties per hour per 1000 exposed at L2",
+        "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.", SECOND_FIT),
     "lethality_profile": P(
         (0.0, 0.01, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
         "Casualty rate at each rung relative to mortars (L2).",
@@ -191,8 +195,8 @@ SPECS: dict[str, ParameterSpec] = {
         (0.1, 0.5, 2.0, 6.0, 12.0, 25.0), "km by rung",
         "Distance over which fire at each rung endangers a village (exposure decays as exp(-d/reach))."),
     "military_kill_fraction": P(
-        0.3, "fraction", "Share of military casualties who die.",
-        "E13 KG: 59 dead / 144 wounded (MoH 2022-09-18), 40 of the dead troops (RT 2022-09-19)"),
+        0.209676, "fraction", "Share of military casualties who die.",
+        SECOND_FIT + "; E13 KG: 59 dead / 144 wounded (MoH 2022-09-18), 40 of the dead troops (RT 2022-09-19)"),
     "civilian_kill_fraction": P(
         0.3, "fraction", "Share of civilian casualties who die.",
         "between E07 KG, 31 civilian dead and 121 civilian injured (ria24.today 2021-04-30): 0.2, and E13, "
@@ -201,7 +205,7 @@ SPECS: dict[str, ParameterSpec] = {
     "threat_reach_km": P(
         10.0, "km", "Distance at which violence on a segment frightens a village (exp(-d/reach))."),
     "evacuation_threshold": P(
-        0.15, "threat units", "Threat above which a village starts to evacuate.", prior=(0.02, 0.6)),
+        0.326194, "threat units", "Threat above which a village starts to evacuate.", SECOND_FIT),
     "evacuation_rate": P(
         0.12, "per hour", "Share of the people present who leave each hour while the threat lasts.",
         "hand-set, not fitted (the threshold is); E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over "

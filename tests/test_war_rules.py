@@ -164,7 +164,7 @@ def test_with_urgent_orders_a_government_losing_more_people_authorises_sooner(mi
 
 
 def test_by_default_the_toll_beyond_the_threshold_does_not_hurry_orders(mini):
-    """``orders_loss_gain`` is 0 by default (the shipped fit predates the option)."""
+    """``orders_loss_gain`` is 0 in SPECS (off); only calibration/fitted.yaml turns it on."""
     few = [_hours_to_authorise(mini, seed, losses=2.0) for seed in range(10)]
     many = [_hours_to_authorise(mini, seed, losses=20.0) for seed in range(10)]
     assert few == many
