@@ -208,7 +208,8 @@ SPECS: dict[str, ParameterSpec] = {
         0.326194, "threat units", "Threat above which a village starts to evacuate.", SECOND_FIT),
     "evacuation_rate": P(
         0.12, "per hour", "Share of the people present who leave each hour while the threat lasts.",
-        "hand-set, not fitted (the threshold was fitted in session 2 and is now fixed); E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over "
+        "hand-set, not fitted (the threshold was fitted in session 2 and is now fixed); "
+        "E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over "
         "29 Apr-4 May (facts §2)"),
     "return_rate": P(
         0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
