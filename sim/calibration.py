@@ -199,7 +199,7 @@ class Simulator:
         out: dict[str, float] = {}
         spent = 0.0
         for episode in sorted(self.episodes, key=lambda e: e.duration_hours):
-            fitted = [t for t in episode.targets if t.fit]
+            fitted = episode.fitted_targets()
             stop_if = None if math.isinf(eps) else (lambda summary: spent + distance_lower_bound(summary, fitted) > eps)
             summary = run_summary(str(episode.scenario), seeds[episode.id], values, episode.stop_above, stop_if)
             for t in episode.targets:

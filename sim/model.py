@@ -201,11 +201,14 @@ class BorderModel(mesa.Model):
             self.running = False
         self._record()
 
-    def _record(self) -> None:
+    def displaced_by_side(self) -> tuple[int, int]:
+        """People displaced now from KG and from TJ villages."""
         displaced = self.state.displaced
         displaced_kg = int(self._kg_villages @ displaced)
-        self.peak_displaced = [max(self.peak_displaced[0], displaced_kg),
-                               max(self.peak_displaced[1], int(displaced.sum()) - displaced_kg)]
+        return displaced_kg, int(displaced.sum()) - displaced_kg
+
+    def _record(self) -> None:
+        self.peak_displaced = [max(peak, now) for peak, now in zip(self.peak_displaced, self.displaced_by_side())]
         if self.record_series:
             self.metrics = measure(self)  # read by the DataCollector's reporters
             self.datacollector.collect(self)
@@ -267,8 +270,9 @@ def measure(model: BorderModel) -> dict[str, Any]:
     """All per-step series at once: cheaper than one reporter function per column."""
     s = model.state
     kg = model._kg_villages
-    civ_dead, civ_hurt, displaced = s.civilian_dead, s.civilian_injured, s.displaced
-    dead_kg, hurt_kg, displaced_kg = int(kg @ civ_dead), int(kg @ civ_hurt), int(kg @ displaced)
+    civ_dead, civ_hurt = s.civilian_dead, s.civilian_injured
+    dead_kg, hurt_kg = int(kg @ civ_dead), int(kg @ civ_hurt)
+    displaced_kg, displaced_tj = model.displaced_by_side()
     rung = s.rung
     return {
         "hour": model.steps * model.dt,
@@ -283,7 +287,7 @@ def measure(model: BorderModel) -> dict[str, Any]:
         "injured_kg": int(s.military_injured[0]) + hurt_kg,
         "injured_tj": int(s.military_injured[1] + civ_hurt.sum()) - hurt_kg,
         "displaced_kg": displaced_kg,
-        "displaced_tj": int(displaced.sum()) - displaced_kg,
+        "displaced_tj": displaced_tj,
         "ceasefire_phase": model.ceasefire.phase.name.lower(),
         "authorised_kg": int(model.government_list[0].authorised),
         "authorised_tj": int(model.government_list[1].authorised),

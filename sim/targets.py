@@ -130,6 +130,10 @@ class Episode:
     """In the fit only, a run of this episode stops once one of these cumulative outputs exceeds its cap: its
     values are then lower bounds, already far enough from the documents to reject the particle."""
 
+    def fitted_targets(self) -> list[Target]:
+        """The targets that enter the distance (``fit: true``)."""
+        return [t for t in self.targets if t.fit]
+
 
 @dataclass(frozen=True)
 class TargetSet:
@@ -152,7 +156,7 @@ class TargetSet:
         return TargetSet(self.path, {e: self.episodes[e] for e in chosen}, self.censor_at_end)
 
     def fitted_targets(self) -> list[Target]:
-        return [t for e in self.episodes.values() for t in e.targets if t.fit]
+        return [t for e in self.episodes.values() for t in e.fitted_targets()]
 
     def all_targets(self) -> list[Target]:
         return [t for e in self.episodes.values() for t in e.targets]
