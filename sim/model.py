@@ -17,7 +17,7 @@ import mesa
 from mesa.agent import AgentSet
 import numpy as np
 
-from sim import casualties, displacement, escalation, tension
+from sim import casualties, crowds, displacement, escalation, tension
 from sim.agents import BorderPost, Government, Mediator, Village
 from sim.ceasefire import Ceasefire, Phase
 from sim.geography import SIDES
@@ -27,7 +27,7 @@ from sim.scenario import ResolvedTrigger, Scenario, load_scenario
 from sim.state import BorderState
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
-STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders", "front")
+STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders", "front", "crowds")
 """Independent random streams, one per rule, so a change in one rule's draws leaves the others aligned."""
 
 RETURN_PHASES = (Phase.HOLDING, Phase.STABILISED, Phase.WITHDRAWAL)
@@ -78,6 +78,7 @@ class BorderModel(mesa.Model):
         self._kg_villages = self._village_masks[0].astype(float)  # for per-side totals as dot products
         self._exposure = casualties.exposure_kernels(geo, self.params, self._village_masks)
         self._threat = displacement.threat_kernels(self.params, geo.segment_village_km)
+        self._crowd_home = crowds.home_villages(geo)
         self._day_of_step = [scenario.time_of_step(k).timetuple().tm_yday for k in range(self.n_steps + 1)]
         self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
         self._triggers_by_step: dict[int, list[ResolvedTrigger]] = {}
@@ -175,6 +176,8 @@ class BorderModel(mesa.Model):
 
         losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks,
                                     self._exposure)
+        if crowds.enabled(params):
+            crowds.expose(state, params, dt, self.streams["crowds"], self._crowd_home, losses)
         for gov in self.government_list:
             gov.note_losses(int(losses.dead_by_segment[gov.side_index].sum()), dt)
         self._count_lethal(losses.dead_by_segment.sum(axis=0))
@@ -182,6 +185,8 @@ class BorderModel(mesa.Model):
         returns = self.ceasefire.phase in RETURN_PHASES or (
             self.ceasefire.phase == Phase.NONE and not (state.rung >= ARMED).any())
         displacement.move_people(state, params, dt, self._threat, returns)
+        if crowds.enabled(params):
+            crowds.gather(state, params, self._crowd_home)  # with the people still present after evacuation
 
         top = int(state.rung.max())
         np.maximum(state.peak_rung, state.rung, out=state.peak_rung)

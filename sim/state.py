@@ -36,6 +36,8 @@ class BorderState:
     civilian_injured: np.ndarray  # int[V]
     military_dead: np.ndarray  # int[2]
     military_injured: np.ndarray  # int[2]
+    crowd: np.ndarray  # int[2, S]: each side's residents standing at the line (sim/crowds.py)
+    unarmed_since_calm: np.ndarray  # bool[S]: no armed fire since the segment was last calm (crowds may gather)
     incidents: int = 0
     lethal_incidents: int = 0
 
@@ -65,6 +67,8 @@ class BorderState:
             civilian_injured=np.zeros(n_vil, dtype=np.int64),
             military_dead=np.zeros(2, dtype=np.int64),
             military_injured=np.zeros(2, dtype=np.int64),
+            crowd=np.zeros((2, n_seg), dtype=np.int64),
+            unarmed_since_calm=np.ones(n_seg, dtype=bool),
         )
 
     def refresh_rung(self) -> None:
