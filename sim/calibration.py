@@ -235,6 +235,11 @@ class FitSettings:
     params: tuple[str, ...] | None = None
     min_acceptance: float = 0.02
     """Stop when a generation needs more than population / min_acceptance simulations (pyabc criterion)."""
+    min_ess_fraction: float = 0.1
+    """The posterior is the last generation whose effective sample size is at least this share of the
+    population. Why: a late generation can put nearly all its weight on one or two particles (session 6: ESS 1.2
+    of 150 after five good generations); its median is then one particle's, and an earlier, slightly wider
+    generation is the better posterior."""
 
 
 KERNEL_SCALING = 2.0
@@ -260,21 +265,50 @@ class FitResult:
     walltime_s: float
     episodes: list[str]
     settings: FitSettings
+    posterior_generation: int
+    """The generation ``particles`` come from: the last one with enough effective sample size."""
+    fixed: dict[str, float] = field(default_factory=dict)
+    """Parameters with a prior that were not fitted: the value the episodes' scenario gave them, carried into
+    fitted.yaml so that scenarios reading it keep them (a fit of a subset changes only that subset)."""
     draws: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def ess(self) -> float:
-        """Effective sample size of the last generation's weights, (sum w)^2 / sum w^2."""
-        w = self.weights
-        return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else math.nan
+        """Effective sample size of the posterior generation's weights."""
+        return effective_sample_size(self.weights)
 
     @property
     def final_epsilon(self) -> float:
-        return float(self.generations[-1]["epsilon"]) if self.generations else math.nan
+        return float(self.generations[self.posterior_generation]["epsilon"]) if self.generations else math.nan
 
     def medians(self) -> dict[str, float]:
         return {p.name: weighted_quantile(self.particles[p.name].to_numpy(), self.weights, 0.5)
                 for p in self.parameters}
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """(sum w)^2 / sum w^2: how many equally weighted particles the weights are worth."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else math.nan
+
+
+def posterior_generation(history: Any, min_ess: float) -> tuple[int, pd.DataFrame, np.ndarray, list[float]]:
+    """The last generation whose effective sample size reaches ``min_ess`` (else the one with the largest),
+    its particles and weights, and every generation's effective sample size."""
+    dists = [history.get_distribution(m=0, t=t) for t in range(history.max_t + 1)]
+    sizes = [effective_sample_size(w) for _, w in dists]
+    good = [t for t, e in enumerate(sizes) if e >= min_ess]
+    t = good[-1] if good else int(np.argmax(sizes))
+    df, w = dists[t]
+    return t, df, np.asarray(w, dtype=float), sizes
+
+
+def fixed_values(episodes: tuple[Episode, ...], fitted: list[FitParameter], targets: TargetSet) -> dict[str, float]:
+    """The values the first episode's scenario gives the parameters that have a prior but are not fitted."""
+    names = {p.name for p in fitted}
+    scenario_params = _scenario(str(episodes[0].scenario)).params
+    every = [p.name for p in free_parameters(targets)] + list(BACKGROUND_ONLY)
+    return {n: float(scenario_params[n]) for n in dict.fromkeys(every) if n not in names and n in scenario_params}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -356,7 +390,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
             if history.max_t < 0:
                 raise UserError(f"calibrate: not one generation finished within {settings.walltime_minutes:g} min "
                                 f"/ {settings.budget} simulations; raise --budget")
-            df, w = history.get_distribution(m=0, t=history.max_t)
+            chosen, df, w, sizes = posterior_generation(history, settings.min_ess_fraction * settings.population)
             pops = history.get_all_populations()
             nsims = history.total_nr_simulations
     finally:
@@ -365,13 +399,19 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
             abc_logger.addHandler(h)
         abc_logger.setLevel(old_level)
     gens = [{"generation": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples),
-             "acceptance": (settings.population / r.samples) if r.samples else math.nan}
+             "acceptance": (settings.population / r.samples) if r.samples else math.nan,
+             "effective_sample_size": round(sizes[int(r.t)], 1)}
             for r in pops.itertuples() if r.t >= 0]
     particles = pd.DataFrame({p.name: [p.to_value(v) for v in df[p.key].to_numpy()] for p in params})
-    result = FitResult(params, particles, np.asarray(w, dtype=float), gens, int(nsims), time.time() - started,
-                       [e.id for e in episodes], settings)
-    say(f"calibrate: {len(gens)} generations, {nsims} simulations, final epsilon {result.final_epsilon:.3g}, "
-        f"effective sample size {result.ess:.1f} of {len(result.weights)}, {result.walltime_s:.0f} s", settings.quiet)
+    result = FitResult(params, particles, w, gens, int(nsims), time.time() - started,
+                       [e.id for e in episodes], settings, posterior_generation=chosen,
+                       fixed=fixed_values(episodes, params, targets))
+    if chosen != len(gens) - 1:
+        say(f"calibrate: the last generation's effective sample size is {sizes[-1]:.1f}; the posterior is "
+            f"generation {chosen} (effective sample size {sizes[chosen]:.1f})", settings.quiet)
+    say(f"calibrate: {len(gens)} generations, {nsims} simulations, posterior generation {chosen}, epsilon "
+        f"{result.final_epsilon:.3g}, effective sample size {result.ess:.1f} of {len(result.weights)}, "
+        f"{result.walltime_s:.0f} s", settings.quiet)
     return result
 
 
@@ -433,7 +473,8 @@ def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, 
     rel = os.path.relpath(paths.posterior, paths.fitted.parent)
     s = result.settings
     return {
-        "values": {k: float(f"{v:.6g}") for k, v in result.medians().items()},
+        "values": {k: float(f"{v:.6g}") for k, v in {**result.fixed, **result.medians()}.items()},
+        "fixed": sorted(result.fixed),
         "posterior_draws": rel,
         "made_by": {
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
@@ -447,6 +488,7 @@ def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, 
             "max_generations": s.generations,
             "generations": len(result.generations),
             "simulations": result.simulations,
+            "posterior_generation": result.posterior_generation,
             "final_epsilon": float(f"{result.final_epsilon:.6g}"),
             "final_effective_sample_size": round(result.ess, 1),
             "epsilons": [float(f"{g['epsilon']:.6g}") for g in result.generations],

@@ -277,21 +277,31 @@ def goal_verdict(tables: dict[str, pd.DataFrame], episodes: list[str]) -> list[s
     return lines
 
 
+def fixed_note(result: "FitResult") -> str:
+    """The parameters a subset fit left at the scenario's values, for the report's first paragraph."""
+    if not result.fixed:
+        return ""
+    kept = ", ".join(f"{k} = {v:.3g}" for k, v in result.fixed.items())
+    return f"; not fitted, kept at the scenario's values: {kept}"
+
+
 def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, pd.DataFrame], fitted_on: list[str],
                     paths: "OutputPaths", quick: bool) -> str:
     s = result.settings
     lines = [f"# Calibration report{' (--quick: machinery test, not a fit)' if quick else ''}", "",
              f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, "
              f"{len(result.generations)} generation(s) (at most {s.generations}), {result.simulations} simulations "
-             f"(budget {s.budget}), final epsilon {result.final_epsilon:.3g}, effective sample size of the last "
-             f"generation {result.ess:.1f} of {len(result.weights)}, {result.walltime_s:.0f} s on "
+             f"(budget {s.budget}); the posterior is generation {result.posterior_generation} "
+             f"(the last with an effective sample size of at least {s.min_ess_fraction:.0%} of the population): "
+             f"epsilon {result.final_epsilon:.3g}, effective sample size {result.ess:.1f} of {len(result.weights)}"
+             f"{fixed_note(result)}; {result.walltime_s:.0f} s on "
              f"{s.workers} worker(s), seed {s.seed}. Parameters written to `{paths.fitted}`; targets from "
              f"`{targets.path}`. How the fit works: `calibration/README.md`.", "",
              "## Goal check (issue 3)", "",
              "Every documented target inside the 90% posterior predictive interval; medians of deaths and evacuated "
              "within ±30%; hours to the first ceasefire within ±12 h.", ""]
     lines += goal_verdict(tables, [e for e in tables if targets.episodes[e].kind == "episode"])
-    lines += ["", "## Posterior (median and 90% interval of the weighted last generation)", "",
+    lines += ["", "## Posterior (median and 90% interval of the weighted posterior generation)", "",
               "| parameter | prior | median | 5% | 95% |", "|---|---|---|---|---|"]
     from sim.calibration import weighted_quantile
 
@@ -300,9 +310,11 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
         qs = [weighted_quantile(x, result.weights, q) for q in (0.5, 0.05, 0.95)]
         scale = "log-uniform" if p.log else "uniform"
         lines.append(f"| {p.name} | {scale} {p.low:.3g}–{p.high:.3g} | {qs[0]:.3g} | {qs[1]:.3g} | {qs[2]:.3g} |")
-    lines += ["", "| generation | epsilon | simulations | acceptance |", "|---|---|---|---|"]
+    lines += ["", "| generation | epsilon | simulations | acceptance | effective sample size |",
+              "|---|---|---|---|---|"]
     for g in result.generations:
-        lines.append(f"| {g['generation']} | {g['epsilon']:.4g} | {g['samples']} | {g['acceptance']:.3f} |")
+        lines.append(f"| {g['generation']} | {g['epsilon']:.4g} | {g['samples']} | {g['acceptance']:.3f} | "
+                     f"{g.get('effective_sample_size', float('nan')):.1f} |")
     for eid, df in tables.items():
         ep = targets.episodes[eid]
         role = "fitted" if eid in fitted_on else "not fitted: predicted"

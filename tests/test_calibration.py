@@ -12,8 +12,8 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import (FitSettings, Simulator, fit, free_parameters, run_summary,  # noqa: E402
-                             weighted_quantile)
+from sim.calibration import (FitSettings, Simulator, fit, free_parameters, posterior_generation,  # noqa: E402
+                             run_summary, weighted_quantile)
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.outcomes import CUMULATIVE  # noqa: E402
@@ -85,6 +85,10 @@ def test_parameter_recovery_on_the_mini_border(tmp_path):
         x = result.particles[name].to_numpy()
         lo, hi = (weighted_quantile(x, result.weights, q) for q in (0.05, 0.95))
         assert lo <= value <= hi, f"{name}: true {value} outside the posterior 90% interval [{lo:.3g}, {hi:.3g}]"
+    # parameters with a prior that were not fitted keep the scenario's values, and go into fitted.yaml with them
+    scenario_params = load_scenario(scenario).params
+    assert "agree_rate" in result.fixed and not set(truth) & set(result.fixed)
+    assert all(result.fixed[k] == pytest.approx(scenario_params[k]) for k in result.fixed)
     # the data are informative: the injury rate's interval is narrower than its prior (0.02-2, log scale)
     x = result.particles["military_casualty_rate"].to_numpy()
     lo, hi = (weighted_quantile(x, result.weights, q) for q in (0.05, 0.95))
@@ -108,7 +112,8 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
     assert fitted["posterior_draws"] == "posterior.csv"
     assert fitted["made_by"]["episodes"] == ["A", "B"] and fitted["made_by"]["quick"] is True
     draws = pd.read_csv(out / fitted["posterior_draws"])
-    assert list(draws.columns) == list(fitted["values"]) and len(draws) > 0
+    assert list(draws.columns) == [k for k in fitted["values"] if k not in fitted["fixed"]] and len(draws) > 0
+    assert fitted["made_by"]["posterior_generation"] in range(fitted["made_by"]["generations"])
     for f in ("report.md", "table_A.csv", "table_B.csv", "posterior_marginals.png", "posterior_pairs.png",
               "escalation_A.png", "manifest.json"):
         assert (out / "report" / f).is_file(), f
@@ -243,3 +248,25 @@ def test_the_shipped_scenarios_use_the_shipped_fit():
         params = load_scenario(REPO / "scenarios" / f"{name}.yaml").params
         for key, value in fitted["values"].items():
             assert params[key] == pytest.approx(value), (name, key)
+
+
+class _History:
+    """The two things posterior_generation reads from a pyabc History: max_t and get_distribution."""
+
+    def __init__(self, weights: list[list[float]]):
+        self.weights = weights
+        self.max_t = len(weights) - 1
+
+    def get_distribution(self, m: int, t: int):
+        w = np.asarray(self.weights[t], dtype=float)
+        return pd.DataFrame({"x": np.arange(len(w), dtype=float) + 10 * t}), w / w.sum()
+
+
+def test_a_collapsed_last_generation_is_not_the_posterior():
+    even, skewed, collapsed = [1.0] * 10, [1.0] * 5 + [0.1] * 5, [1.0] + [1e-6] * 9
+    t, df, w, sizes = posterior_generation(_History([even, skewed, collapsed]), min_ess=3.0)
+    assert t == 1 and df["x"].iloc[0] == 10.0
+    assert sizes[0] == pytest.approx(10.0) and sizes[2] == pytest.approx(1.0, abs=0.01)
+    # no generation good enough: the least degenerate one
+    t, *_ = posterior_generation(_History([skewed, collapsed]), min_ess=50.0)
+    assert t == 0
