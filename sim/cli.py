@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strategy", help="mediation strategy name or file, replacing the scenario's")
     run.add_argument("--workers", type=_positive_int, help="processes to use (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--posterior", action="store_true",
+                     help="draw each run's parameters from the calibrated posterior (run i uses draw i mod n) "
+                          "instead of the posterior medians: ranges then include calibration uncertainty")
+    run.add_argument("--fitted", type=Path, help="calibration file for --posterior (default: calibration/fitted.yaml)")
 
     validate = sub.add_parser("validate", help="check a scenario and everything it names, without running")
     validate.add_argument("scenario", type=Path)
@@ -110,7 +114,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sim.simulate import RunOptions, run_scenario
 
         run_scenario(args.scenario, RunOptions(args.seed, args.runs, args.out, args.strategy,
-                                               args.workers, args.quiet))
+                                               args.workers, args.quiet, args.posterior, args.fitted))
     elif args.command == "validate":
         from sim.scenario import load_scenario
 

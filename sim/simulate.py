@@ -17,6 +17,7 @@ from sim.ensemble import (LocalExecutor, RunResult, run_ensemble, series_frame, 
                           tasks_for)
 from sim.errors import UserError
 from sim.geography import load_geography
+from sim.posterior import Posterior, load_posterior
 from sim.progress import progress, say
 from sim.results import atomic_dir, manifest, read_json, write_json, write_text_atomic
 from sim.scenario import Scenario, load_scenario
@@ -34,6 +35,13 @@ class RunOptions:
     strategy: str | None = None
     workers: int | None = None
     quiet: bool = False
+    posterior: bool = False
+    """Draw each run's parameters from the calibrated posterior (run i uses draw i mod n) instead of running
+    every seed at the scenario's values (the posterior medians). Why: the model's outcomes are far from linear
+    in its parameters, so the runs at the median vector are not the runs of a typical posterior draw; only
+    the draws show what the calibration leaves uncertain (calibration/README.md)."""
+    fitted: Path | None = None
+    """The calibration file whose ``posterior_draws`` ``posterior`` uses (default calibration/fitted.yaml)."""
 
 
 def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
@@ -45,30 +53,37 @@ def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
     out = Path(options.out or scenario.spec.output or Path("results") / scenario.name)
     tasks = tasks_for(scenario.path, seed, runs, options.strategy)
+    post = load_posterior(options.fitted) if options.posterior else None
+    if post is not None:
+        tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
     # a handful of runs is cheaper in this process than through a pool; never more workers than runs
     workers = min(options.workers or (1 if runs < 8 else os.cpu_count() or 1), runs)
     with progress(runs, f"{scenario.name}: runs", options.quiet) as advance:
         with LocalExecutor(workers) as executor:
             results = run_ensemble(tasks, executor, on_result=lambda _: advance(1))
-    write_results(out, scenario, seed, results)
+    write_results(out, scenario, seed, results, post)
     say(f"wrote {out}/ ({runs} runs)", options.quiet)
     return out
 
 
-def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[RunResult]) -> None:
+def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[RunResult],
+                  posterior: Posterior | None = None) -> None:
     summary = summaries_frame(results)
+    if posterior is not None:
+        summary.insert(2, "draw", [r.task.run % len(posterior.draws) for r in results])
     series = series_frame(results)
     series.insert(2, "time", [t.isoformat() for t in _times(scenario, series["hour"])])
     segments = pd.DataFrame([{"run": r.task.run, "segment": seg, "peak_rung": int(peak)}
                              for r in results for seg, peak in zip(scenario.geography.segment_ids,
                                                                   r.segment_peaks)])
     spec = scenario.spec.model_copy(update={"seed": base_seed, "runs": len(results)})
-    meta = manifest(dataclasses.replace(scenario, spec=spec), [r.task.seed for r in results])
+    meta = manifest(dataclasses.replace(scenario, spec=spec), [r.task.seed for r in results],
+                    {"posterior": posterior.info() if posterior is not None else None})
     with atomic_dir(out) as tmp:
         series.to_csv(tmp / "series.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         segments.to_csv(tmp / "segments.csv", index=False)
-        write_text_atomic(tmp / "report.md", report_markdown(scenario, summary))
+        write_text_atomic(tmp / "report.md", report_markdown(scenario, summary, posterior))
         write_json(tmp / "manifest.json", meta)
         draw_figures(tmp, series, summary, segments, scenario.spec.start, scenario.name,
                      load_geography(scenario.geography.path))
@@ -97,10 +112,17 @@ def draw_figures(folder: Path, series: pd.DataFrame, summary: pd.DataFrame, segm
             plots.plot_map(geo, segments, name, folder / "map.png")]
 
 
-def report_markdown(scenario: Scenario, summary: pd.DataFrame) -> str:
+def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Posterior | None = None) -> str:
     """A short human-readable table: median and 5–95% range of the key outcomes."""
+    if posterior is None:
+        params = ("Every run uses the scenario's parameters; the ranges are run-to-run chance only, not "
+                  "calibration uncertainty (`--posterior` draws the parameters too).")
+    else:
+        params = (f"Run *i* draws its parameters from the calibrated posterior (draw *i* mod "
+                  f"{len(posterior.draws)} of `{posterior.draws_file}`), so the ranges include calibration "
+                  f"uncertainty.")
     lines = [f"# {scenario.name}: {len(summary)} runs", "", scenario.spec.description.strip(), "",
-             f"Strategy: `{scenario.strategy.name}`. Hours are counted from the first incident.", "",
+             f"Strategy: `{scenario.strategy.name}`. Hours are counted from the first incident. {params}", "",
              "| outcome | median | 5% | 95% | runs where it happened |", "|---|---|---|---|---|"]
     for col in KEY_OUTCOMES:
         values = summary[col].astype(float)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sim.model import BorderModel
@@ -24,3 +26,15 @@ def finished(scenario: Scenario | Path | str, seed: int, **kwargs) -> BorderMode
     model = BorderModel(scenario, seed=seed, **kwargs)
     model.run_model()
     return model
+
+
+def write_posterior(folder: Path, rows: dict[str, list[float]]) -> Path:
+    """A calibration file in ``folder``: ``values`` = the draws' medians, ``posterior_draws`` = the draws CSV."""
+    draws = pd.DataFrame(rows)
+    (folder / "draws").mkdir()
+    draws.to_csv(folder / "draws" / "posterior.csv", index=False)
+    fitted = folder / "fitted.yaml"
+    median = {k: float(np.median(v)) for k, v in draws.items()}
+    fitted.write_text("values:\n" + "".join(f"  {k}: {v}\n" for k, v in median.items())
+                      + "posterior_draws: draws/posterior.csv\n")
+    return fitted

@@ -11,9 +11,9 @@ import pytest
 import sim.simulate
 from sim.cli import main
 from sim.ensemble import derive_seeds
-from sim.outcomes import OUTCOMES
+from sim.outcomes import OUTCOMES, summarise
 from sim.parameters import SPECS
-from tests.conftest import DATA, SCENARIOS
+from tests.conftest import DATA, SCENARIOS, finished, write_posterior
 
 MINI = DATA / "mini.yaml"
 MINI_SEED = 7  # the seed in tests/data/mini.yaml
@@ -165,3 +165,33 @@ def test_every_shipped_strategy_runs_on_sept2022(tmp_path, strategy):
     meta = json.loads((out / "manifest.json").read_text())
     assert meta["scenario"]["strategy"] == strategy
     assert len(pd.read_csv(out / "summary.csv")) == 1
+
+
+def test_run_with_posterior_draws_each_runs_parameters(tmp_path):
+    """--posterior: run i uses draw i mod n, recorded in summary.csv, the manifest and the report."""
+    rows = {"agree_rate": [0.01, 0.1, 0.3], "escalate_rate": [0.2, 0.05, 0.01]}
+    fitted = write_posterior(tmp_path, rows)
+    out = tmp_path / "res"
+    assert run_cli(MINI, "--runs", "4", "--posterior", "--fitted", fitted, "--out", out, "--quiet") == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["draw"].tolist() == [0, 1, 2, 0]
+    seeds = derive_seeds(MINI_SEED, 4)
+    for i in (1, 2):
+        expected = summarise(finished(MINI, seeds[i], **{k: v[i] for k, v in rows.items()}))
+        for key in ("deaths_kg", "peak_displaced_kg", "violations", "max_rung"):
+            assert summary.loc[i, key] == pytest.approx(expected[key])
+    post = json.loads((out / "manifest.json").read_text())["posterior"]
+    assert post["n_draws"] == 3 and post["parameters"] == ["agree_rate", "escalate_rate"]
+    assert "calibration uncertainty" in (out / "report.md").read_text()
+
+
+def test_run_without_posterior_says_its_ranges_are_chance_only(mini_results):
+    assert json.loads((mini_results / "manifest.json").read_text())["posterior"] is None
+    assert "run-to-run chance only" in (mini_results / "report.md").read_text()
+
+
+def test_run_with_posterior_but_no_calibration_is_a_clear_error(tmp_path, capsys):
+    code = run_cli(MINI, "--posterior", "--fitted", tmp_path / "missing.yaml", "--out", tmp_path / "res", "--quiet")
+    assert code == 2
+    assert "run `bordersim calibrate` first" in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()

@@ -19,7 +19,7 @@ from sim.ensemble import LocalExecutor, derive_seeds
 from sim.errors import UserError
 from sim.parameters import SPECS
 from sim.sensitivity import run_outcomes
-from tests.conftest import DATA
+from tests.conftest import DATA, write_posterior
 
 MINI = DATA / "mini.yaml"
 EXPECTED_FILES = {"runs.csv", "table.csv", "table.md", "differences.csv", "ranking.csv", "report.md",
@@ -210,20 +210,9 @@ def test_unreachable_dask_scheduler_exits_2(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def _posterior(tmp_path, rows):
-    draws = pd.DataFrame(rows)
-    (tmp_path / "draws").mkdir()
-    draws.to_csv(tmp_path / "draws" / "posterior.csv", index=False)
-    fitted = tmp_path / "fitted.yaml"
-    median = {k: float(np.median(v)) for k, v in draws.items()}
-    fitted.write_text("values:\n" + "".join(f"  {k}: {v}\n" for k, v in median.items())
-                      + "posterior_draws: draws/posterior.csv\n")
-    return fitted
-
-
 def test_posterior_draws_are_shared_by_run_index(tmp_path):
     rows = {"agree_rate": [0.01, 0.1, 0.3], "escalate_rate": [0.2, 0.05, 0.01]}
-    fitted = _posterior(tmp_path, rows)
+    fitted = write_posterior(tmp_path, rows)
     out = tmp_path / "res"
     frame = cmp.compare_strategies(MINI, "none,strong_early", runs=4, posterior=True, fitted=fitted,
                                    executor=LocalExecutor(1), out=out)
@@ -242,7 +231,7 @@ def test_posterior_draws_are_shared_by_run_index(tmp_path):
 
 
 def test_posterior_with_an_unknown_parameter_is_a_user_error(tmp_path):
-    fitted = _posterior(tmp_path, {"agree_rat": [0.1]})
+    fitted = write_posterior(tmp_path, {"agree_rat": [0.1]})
     with pytest.raises(UserError, match="did you mean 'agree_rate'"):
         cmp.compare_strategies(MINI, "none", runs=1, posterior=True, fitted=fitted)
 
