@@ -6,8 +6,9 @@ is cached and not timed) and the cost per agent-step (time per step / number of 
 ``model.agents``). The same two figures are measured, in the same process, for Mesa's example
 ``mesa.examples.EpsteinCivilViolence`` (default parameters, the same number of steps) as a reference for
 what a conventional one-object-per-agent Mesa model costs on this machine. Then the time per run of
-``april2021`` and of the one-year ``baseline`` (fewer repeats), and of ``baseline`` run as a calibration runs it
-(``calibration.run_summary``: no per-step series).
+``april2021`` (also with the crowds at the line switched off and on, ``crowd_size`` 0 and 300, on the same
+seeds: what the crowd rule costs) and of the one-year ``baseline`` (fewer repeats), and of ``baseline`` run as a
+calibration runs it (``calibration.run_summary``: no per-step series).
 
     .venv/bin/python benchmarks/bench_run.py            # or: make bench
     .venv/bin/python benchmarks/bench_run.py --quick    # fewer repeats, for a smoke test
@@ -46,17 +47,23 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def bench_scenario(name: str, runs: int, as_fit: bool = False) -> dict[str, float]:
+def bench_scenario(name: str, runs: int, as_fit: bool = False,
+                   overrides: dict[str, float] | None = None) -> dict[str, float]:
     """Median seconds per run of a scenario, its steps and its agents (scenario loading excluded).
 
-    ``as_fit``: time the run as a calibration does (``calibration.run_summary``: no per-step series)."""
+    ``as_fit``: time the run as a calibration does (``calibration.run_summary``: no per-step series).
+    ``overrides``: parameters replacing the scenario's (the same seeds, so two settings compare run for run)."""
     path = str(SCENARIOS / f"{name}.yaml")
     scenario = load_scenario(path)
     probe = BorderModel(scenario, seed=0)
     n_agents, n_steps = len(probe.agents), scenario.n_steps
+    values = dict(overrides or {})
+    frozen = tuple(sorted(values.items()))
 
     def one(seed: int, run: int) -> object:
-        return run_summary(path, seed, {}) if as_fit else run_task(RunTask(path, seed=seed, run=run))
+        if as_fit:
+            return run_summary(path, seed, values)
+        return run_task(RunTask(path, seed=seed, run=run, overrides=frozen))
 
     one(0, 0)  # warm up: loads and caches the scenario, imports the rules
     times = [_timed(lambda s=s, i=i: one(s, i)) for i, s in enumerate(derive_seeds(BASE_SEED, runs))]
@@ -120,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     print(_row("Mesa EpsteinCivilViolence", epstein), flush=True)
     april = bench_scenario("april2021", args.april_runs)
     print(_row("april2021 (8 days, hourly)", april), flush=True)
+    for size in (0, 300):
+        crowds = bench_scenario("april2021", args.april_runs, overrides={"crowd_size": size})
+        print(_row(f"april2021, crowd_size {size}", crowds), flush=True)
     baseline = bench_scenario("baseline", args.baseline_runs)
     print(_row("baseline (1 year, hourly)", baseline), flush=True)
     baseline_fit = bench_scenario("baseline", args.baseline_runs, as_fit=True)
