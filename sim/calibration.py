@@ -84,6 +84,9 @@ PRIOR_REASONS: dict[str, str] = {
                         "toll mounted (24.kg 192001, 192151; utrk.kg 56978)",
     "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
                    ">100 dead agreed in ~13 h, E07 in ~31 h",
+    "crowd_hit_rate": "a person in a crowd under small-arms fire hit every ~3 h (0.3/h) to every ~2 weeks (0.003/h); "
+                      "at Golovnoi ~300 a side faced six hours of fire and 31 Kyrgyz had sought help by that night "
+                      "(24.kg 192968, 192194): ~0.02/h if all were from the crowd",
 }
 """Why each prior in ``sim.parameters.SPECS`` spans what it does (the table in calibration/README.md)."""
 

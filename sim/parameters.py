@@ -202,13 +202,14 @@ SPECS: dict[str, ParameterSpec] = {
         "between E07 KG, 31 civilian dead and 121 civilian injured (ria24.today 2021-04-30): 0.2, and E13, "
         "37 civilian dead and 36 injured (HRW 2023-05-02): 0.5"),
     "crowd_size": P(
-        0.0, "people per side", "Residents of each side who stand at the line during a civil confrontation "
+        300.0, "people per side", "Residents of each side who stand at the line during a civil confrontation "
         "(sim/crowds.py); 0 switches crowds off.",
-        "off until fitted"),
+        "~300 a side at Golovnoi when the shooting began on 29 Apr 2021 (24.kg 192968); ~200 per the TJ "
+        "border service (AFP via fr24news 2021-05-03)"),
     "crowd_hit_rate": P(
         0.05, "per hour per person at L1", "Hazard that a person in a crowd is hit while the other side fires "
         "small arms on the segment; heavier fire scales by the lethality profile.",
-        "hand-set; used only when crowd_size > 0"),
+        prior=(0.003, 0.3), log_prior=True),
     "crowd_disperse_rate": P(
         0.25, "per hour", "Share of a crowd under armed fire that leaves each hour.",
         "hand-set: fire at Golovnoi lasted from ~14:00 to ~20:00 on 29 Apr 2021 (24.kg 192968)"),

@@ -99,8 +99,8 @@ def test_invariants_hold_after_every_step(mini, seed, params):
 @given(seed=SEEDS, params=PARAMS, size=st.integers(0, 20_000), hit=st.floats(0.0, 2.0), leave=st.floats(0.0, 2.0))
 def test_invariants_hold_with_crowds_at_the_line(stones_then_shots, seed, params, size, hit, leave):
     """Crowds of any size, however hard hit, never break the head count (sim/crowds.py)."""
-    model = BorderModel(stones_then_shots, seed=seed, **params, crowd_size=size, crowd_hit_rate=hit,
-                        crowd_disperse_rate=leave)
+    crowds = {"crowd_size": size, "crowd_hit_rate": hit, "crowd_disperse_rate": leave}
+    model = BorderModel(stones_then_shots, seed=seed, **{**params, **crowds})
     population = model.geography.village_population.copy()
     previous = {"military_dead": model.state.military_dead.copy(), "civilian_dead": model.state.civilian_dead.copy()}
     for _ in range(STEPS):
