@@ -17,7 +17,7 @@ The rule, per segment and side:
 * once the segment is calm the crowd has gone home.
 
 The crowd is part of its village's present population, so the dead leave ``present`` as in
-:mod:`sim.casualties`. ``crowd_size = 0`` switches the rule off (the default before it was fitted).
+:mod:`sim.casualties`. ``crowd_size = 0`` switches the rule off.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def gather(state: BorderState, params: dict, home: np.ndarray) -> None:
     state.unarmed_since_calm |= calm
     state.unarmed_since_calm &= state.rung < ARMED
     civil = (state.rung == CIVIL) & state.unarmed_since_calm
+    if not civil.any() and not state.crowd.any():
+        return  # most steps of a calm year: nobody gathers and nobody is out
     for side in (0, 1):
         for seg in np.flatnonzero(civil & (state.crowd[side] < params["crowd_size"])):
             village = home[side, seg]
@@ -76,12 +78,18 @@ def expose(state: BorderState, params: dict, dt: float, rng: np.random.Generator
            losses: StepLosses) -> None:
     """One step of fire into the crowds; adds the dead to ``losses`` and the village tallies.
 
-    Draws the same number of random numbers every step (common random numbers across strategies)."""
+    The ``crowds`` stream serves this rule alone. A binomial draw of no people, or at probability 0, takes
+    nothing from the stream (numpy returns 0 at once), so a side with no crowd under fire is skipped without
+    changing any later draw: the skip only saves time (benchmarks/README.md)."""
     lethality = np.asarray(params["lethality_profile"])
     for side in (0, 1):
-        fire = state.posture[1 - side]
         crowd = state.crowd[side]
+        if not crowd.any():
+            continue
         _cap_at_present(crowd, home[side], state.present)  # fire into the villages may have killed some
+        fire = state.posture[1 - side]
+        if not ((fire >= ARMED) & (crowd > 0)).any():
+            continue
         rate = params["crowd_hit_rate"] * lethality[fire] / lethality[ARMED] * (fire >= ARMED)
         hit = rng.binomial(crowd, hazard_to_prob(rate, dt))
         killed = rng.binomial(hit, params["civilian_kill_fraction"])
