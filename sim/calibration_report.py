@@ -314,7 +314,7 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
               "|---|---|---|---|---|"]
     for g in result.generations:
         lines.append(f"| {g['generation']} | {g['epsilon']:.4g} | {g['samples']} | {g['acceptance']:.3f} | "
-                     f"{g.get('effective_sample_size', float('nan')):.1f} |")
+                     f"{g['effective_sample_size']:.1f} |")
     for eid, df in tables.items():
         ep = targets.episodes[eid]
         role = "fitted" if eid in fitted_on else "not fitted: predicted"

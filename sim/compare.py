@@ -255,7 +255,7 @@ def runs_frame(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
     for r in records:
         row: dict[str, Any] = {"strategy": r.strategy, "run": r.run, "seed": r.seed}
         if plan.posterior is not None:
-            row["draw"] = r.run % len(plan.posterior.draws)
+            row["draw"] = plan.posterior.draw_number(r.run)
         row.update(r.summary)
         scalars = scalar_outcomes(r.summary)
         row.update({k: scalars[k] for k in ("deaths_total", "injured_total", "peak_displaced_total")})

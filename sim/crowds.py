@@ -88,12 +88,13 @@ def expose(state: BorderState, params: dict, dt: float, rng: np.random.Generator
             continue
         _cap_at_present(crowd, home[side], state.present)  # fire into the villages may have killed some
         fire = state.posture[1 - side]
-        if not ((fire >= ARMED) & (crowd > 0)).any():
+        under_fire = fire >= ARMED
+        if not (under_fire & (crowd > 0)).any():
             continue
-        rate = params["crowd_hit_rate"] * lethality[fire] / lethality[ARMED] * (fire >= ARMED)
+        rate = params["crowd_hit_rate"] * lethality[fire] / lethality[ARMED] * under_fire
         hit = rng.binomial(crowd, hazard_to_prob(rate, dt))
         killed = rng.binomial(hit, params["civilian_kill_fraction"])
-        left = rng.binomial(crowd - hit, hazard_to_prob(params["crowd_disperse_rate"] * (fire >= ARMED), dt))
+        left = rng.binomial(crowd - hit, hazard_to_prob(params["crowd_disperse_rate"] * under_fire, dt))
         crowd -= hit + left
         if not hit.any():
             continue

@@ -78,6 +78,7 @@ class BorderModel(mesa.Model):
         self._kg_villages = self._village_masks[0].astype(float)  # for per-side totals as dot products
         self._exposure = casualties.exposure_kernels(geo, self.params, self._village_masks)
         self._threat = displacement.threat_kernels(self.params, geo.segment_village_km)
+        self._crowds_on = crowds.enabled(self.params)
         self._crowd_home = crowds.home_villages(geo)
         self._day_of_step = [scenario.time_of_step(k).timetuple().tm_yday for k in range(self.n_steps + 1)]
         self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
@@ -176,7 +177,7 @@ class BorderModel(mesa.Model):
 
         losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks,
                                     self._exposure)
-        if crowds.enabled(params):
+        if self._crowds_on:
             crowds.expose(state, params, dt, self.streams["crowds"], self._crowd_home, losses)
         for gov in self.government_list:
             gov.note_losses(int(losses.dead_by_segment[gov.side_index].sum()), dt)
@@ -185,7 +186,7 @@ class BorderModel(mesa.Model):
         returns = self.ceasefire.phase in RETURN_PHASES or (
             self.ceasefire.phase == Phase.NONE and not (state.rung >= ARMED).any())
         displacement.move_people(state, params, dt, self._threat, returns)
-        if crowds.enabled(params):
+        if self._crowds_on:
             crowds.gather(state, params, self._crowd_home)  # with the people still present after evacuation
 
         top = int(state.rung.max())

@@ -33,8 +33,12 @@ class Posterior:
     draws: tuple[tuple[tuple[str, float], ...], ...]
     median: dict[str, Any]
 
+    def draw_number(self, run: int) -> int:
+        """The draw run ``run`` uses: runs cycle through the draws."""
+        return run % len(self.draws)
+
     def overrides(self, run: int) -> tuple[tuple[str, float], ...]:
-        return self.draws[run % len(self.draws)]
+        return self.draws[self.draw_number(run)]
 
     def info(self) -> dict[str, Any]:
         return {"fitted": str(self.fitted), "fitted_sha256": file_sha256(self.fitted),

@@ -70,7 +70,7 @@ def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[R
                   posterior: Posterior | None = None) -> None:
     summary = summaries_frame(results)
     if posterior is not None:
-        summary.insert(2, "draw", [r.task.run % len(posterior.draws) for r in results])
+        summary.insert(2, "draw", [posterior.draw_number(r.task.run) for r in results])
     series = series_frame(results)
     series.insert(2, "time", [t.isoformat() for t in _times(scenario, series["hour"])])
     segments = pd.DataFrame([{"run": r.task.run, "segment": seg, "peak_rung": int(peak)}
