@@ -14,6 +14,7 @@ pytest.importorskip("pyabc")
 
 from sim.calibration import (FitSettings, Simulator, fit, free_parameters, posterior_generation,  # noqa: E402
                              run_summary, weighted_quantile)
+from sim.calibration_report import Prediction, comparison_table, misfit_breakdown, misfit_markdown  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.outcomes import CUMULATIVE  # noqa: E402
@@ -114,7 +115,7 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
     draws = pd.read_csv(out / fitted["posterior_draws"])
     assert list(draws.columns) == [k for k in fitted["values"] if k not in fitted["fixed"]] and len(draws) > 0
     assert fitted["made_by"]["posterior_generation"] in range(fitted["made_by"]["generations"])
-    for f in ("report.md", "table_A.csv", "table_B.csv", "posterior_marginals.png", "posterior_pairs.png",
+    for f in ("report.md", "table_A.csv", "table_B.csv", "misfit.csv", "posterior_marginals.png", "posterior_pairs.png",
               "escalation_A.png", "manifest.json"):
         assert (out / "report" / f).is_file(), f
     table = pd.read_csv(out / "report" / "table_A.csv")
@@ -270,3 +271,26 @@ def test_a_collapsed_last_generation_is_not_the_posterior():
     # no generation good enough: the least degenerate one
     t, *_ = posterior_generation(_History([skewed, collapsed]), min_ess=50.0)
     assert t == 0
+
+
+def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target_first(tmp_path):
+    targets = {
+        "deaths_kg": {"output": "deaths_kg", "point": 10, "range": [8, 12], "sources": ["t"]},
+        "max_rung": {"output": "max_rung", "point": 3, "sources": ["t"]},
+        "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["t"]},
+        "injured_tj": {"output": "injured_tj", "point": 5, "fit": False, "sources": ["t"]},
+    }
+    episode = load_targets(episodes_file(tmp_path, targets, mini_scenario(tmp_path), ids=("A",))).episodes["A"]
+    runs = pd.DataFrame({"run": [0, 1, 2], "deaths_kg": [10.0, 14.0, 6.0], "max_rung": [5.0, 5.0, 4.0],
+                         "hours": [30.0, float("nan"), 25.0], "injured_tj": [50.0, 60.0, 70.0]})
+    table = comparison_table(Prediction(episode, [], runs), ["A"])
+    misfit = misfit_breakdown({"A": table}, ["A"])
+    fitted = episode.fitted_targets()
+    mean_distance = np.mean([distance({t.key: row[t.name] for t in fitted}, fitted) for _, row in runs.iterrows()])
+    assert misfit["mean_sq_deviation"].sum() == pytest.approx(mean_distance)
+    assert misfit["share"].sum() == pytest.approx(1.0)
+    assert "injured_tj" not in set(misfit["target"])             # not in the distance, not in the breakdown
+    assert misfit["target"].iloc[0] == "hours"                    # a run that never agreed counts as 100 units off
+    rung = misfit.set_index("target").loc["max_rung"]
+    assert rung["median_deviation"] > 0 and rung["sim_median"] == 5.0   # too high, and said so
+    assert "too high" in misfit_markdown(misfit)
