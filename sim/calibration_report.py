@@ -17,7 +17,7 @@ import yaml
 from sim.ensemble import RunResult
 from sim.progress import say
 from sim.results import atomic_dir, write_json, write_text_atomic
-from sim.targets import Episode, Target, TargetSet
+from sim.targets import Episode, TargetSet, distance_deviation
 
 if TYPE_CHECKING:
     from sim.calibration import FitResult, FitSettings, OutputPaths
@@ -60,8 +60,9 @@ def predict_all(targets: TargetSet, result: "FitResult", settings: "FitSettings"
 def comparison_table(pred: Prediction, fitted_on: list[str]) -> pd.DataFrame:
     rows = []
     for t in pred.episode.targets:
-        z = np.array([deviation_in_distance(t, x) for x in pred.values[t.name].astype(float)])
-        v = pred.values[t.name].astype(float).dropna()
+        column = pred.values[t.name].astype(float)
+        z = np.array([distance_deviation(t, x) for x in column])
+        v = column.dropna()
         med, q5, q95 = (np.quantile(v, [0.5, 0.05, 0.95]) if len(v) else (math.nan,) * 3)
         inside = bool(q5 <= t.point <= q95) if len(v) else False
         overlap = bool(q5 <= t.high and t.low <= q95) if len(v) else False
@@ -81,11 +82,6 @@ def comparison_table(pred: Prediction, fitted_on: list[str]) -> pd.DataFrame:
             "sources": "; ".join(t.sources),
         })
     return pd.DataFrame(rows)
-
-
-def deviation_in_distance(target: Target, value: float) -> float:
-    """A run's deviation from ``target`` in scale units, as the distance counts it (a missing value: 100)."""
-    return 100.0 if math.isnan(value) else target.deviation(value)
 
 
 def misfit_breakdown(tables: dict[str, pd.DataFrame], fitted_on: list[str]) -> pd.DataFrame:

@@ -252,12 +252,17 @@ def distance_lower_bound(summary: dict[str, Any], targets: list[Target]) -> floa
     return total
 
 
+MISSING_DEVIATION = 100.0
+"""Scale units a missing simulated value counts for in the distance."""
+
+
+def distance_deviation(target: Target, value: float | None) -> float:
+    """A run's deviation from ``target`` as the distance counts it: ``Target.deviation``, or
+    ``MISSING_DEVIATION`` for a missing value."""
+    return MISSING_DEVIATION if value is None or math.isnan(value) else target.deviation(value)
+
+
 def distance(sim: dict[str, float], targets: list[Target]) -> float:
     """Sum over targets of their squared deviations (``Target.deviation``: (simulated - point) / scale, on
-    log(1 + x) for ``distance.log_outputs``); a missing value counts as 100 scale units."""
-    total = 0.0
-    for t in targets:
-        v = sim.get(t.key, math.nan)
-        z = 100.0 if v is None or math.isnan(v) else t.deviation(v)
-        total += z * z
-    return total
+    log(1 + x) for ``distance.log_outputs``); a missing value counts as ``MISSING_DEVIATION`` scale units."""
+    return sum(distance_deviation(t, sim.get(t.key, math.nan)) ** 2 for t in targets)
