@@ -84,7 +84,9 @@ class Government(mesa.Agent):
     When a ceasefire is agreed it orders its forces down to L0 and its memory of losses starts afresh.
     Rule (re-arming): while a ceasefire stands violated, at ``rearm_rate`` per hour it restores the highest
     authorisation of the episode at once: a collapsed ceasefire returns to the war's weapons within hours
-    (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0.
+    (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0. Re-arming to
+    heavy weapons (L2 or above) marks the ceasefire *collapsed* (``rearmed``), which slows its re-agreement
+    (``ceasefire.Ceasefire``); restoring peacetime small-arms orders does not.
     """
 
     def __init__(self, model: "BorderModel", side: str, authorised: int, arsenal: int) -> None:
@@ -96,6 +98,7 @@ class Government(mesa.Agent):
         self.initial_authorised = self.authorised
         self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
         self.losses_since_agreement = 0.0
+        self.rearmed = False  # re-armed to heavy weapons since the last agreement
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
@@ -104,6 +107,7 @@ class Government(mesa.Agent):
         self.episode_authorised = max(self.episode_authorised, self.authorised)
         self.authorised = int(Rung.CIVIL)
         self.losses_since_agreement = 0.0
+        self.rearmed = False
 
     def stand_down(self) -> None:
         """A new episode: the peacetime rules of engagement apply again."""
@@ -116,6 +120,7 @@ class Government(mesa.Agent):
         if (model.ceasefire.phase == Phase.VIOLATED and self.authorised < self.episode_authorised
                 and w < hazard_to_prob(params["rearm_rate"], model.dt)):
             self.authorised = self.episode_authorised
+            self.rearmed = self.authorised > ARMED
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         sustained = model.armed_hours >= params["authorise_after_hours"]
         pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]

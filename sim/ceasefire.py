@@ -3,7 +3,14 @@
 * **none → talks**: once armed fire (L1+) is seen, bilateral channels (foreign ministers, heads of the
   security services, governors) open at ``talks_open_rate``.
 * **talks → agreed**, **violated → agreed** (re-agreed): at ``agree_rate``, raised by the toll so far
-  (``pain_weight``) and by mediation; re-agreement is ``reagree_factor`` times faster.
+  (``pain_weight``) and by mediation; re-agreement after a *breach* is ``reagree_factor`` times faster. A
+  violated ceasefire has *collapsed* once a government has re-armed to heavy weapons (``agents.Government``):
+  it is then re-agreed at the first-talks rate, not faster. Why: on 17 Sep 2022 local breaches were
+  re-agreed within hours (14:30 ceasefire, Grad at 17:20 and 18:10, a further ceasefire at 19:00; Khovar
+  2022-09-17), while the collapse of 16 Sep into war by order (from ~05:00) took until the 16:00 ceasefire
+  agreed by the presidents in Samarkand (KG border service via RIA; KG presidency via TRT World). Without
+  the distinction every collapse was patched within 1–5 h, and the model's wars all came before the first
+  ceasefire rather than after it as in 2022 (calibration/README.md, session 9).
 * **agreed**: governments order their forces down to L0 (see ``agents.Government``); after a grace of
   ``GRACE_HOURS`` (a constant), any armed fire is a *violation* (→ violated). ``hold_hours`` without
   armed fire → holding.
@@ -56,6 +63,8 @@ class Ceasefire:
     agreements: int = 0
     violations: int = 0
     relapses: int = 0
+    collapses: int = 0  # violated ceasefires that a re-armed government turned back into war
+    collapsed: bool = False  # the current violation has become a collapse
     hours_violated: float = 0.0
     first_talks_hour: float | None = None
     first_agreed_hour: float | None = None
@@ -71,8 +80,9 @@ class Ceasefire:
         return self.phase in IN_FORCE
 
     def update(self, hour: float, dt: float, armed_fire: bool, deaths: int, params: dict,
-               agree_boost: float, protocol_boost: float, u: float) -> Phase | None:
-        """Advance one step; ``u`` is this step's uniform draw. Returns the new phase if it changed."""
+               agree_boost: float, protocol_boost: float, u: float, rearmed: bool = False) -> Phase | None:
+        """Advance one step; ``u`` is this step's uniform draw; ``rearmed``: a government has re-armed to heavy
+        weapons since the last agreement. Returns the new phase if it changed."""
         self.quiet_hours = 0.0 if armed_fire else self.quiet_hours + dt
         if armed_fire:
             self.last_armed_hour = hour
@@ -86,7 +96,11 @@ class Ceasefire:
         elif p in (Phase.TALKS, Phase.VIOLATED):
             if p == Phase.VIOLATED:
                 self.hours_violated += dt
-                agree *= params["reagree_factor"]
+                if rearmed and not self.collapsed:
+                    self.collapsed = True
+                    self.collapses += 1
+                if not self.collapsed:
+                    agree *= params["reagree_factor"]
             if u < hazard_to_prob(agree, dt):
                 return self._enter(Phase.AGREED, hour)
         elif armed_fire and (p != Phase.AGREED or in_phase >= GRACE_HOURS):
@@ -119,6 +133,7 @@ class Ceasefire:
             self.first_talks_hour = hour
         elif phase == Phase.AGREED:
             self.agreements += 1
+            self.collapsed = False
             self.last_agreed_hour = hour
             if self.first_agreed_hour is None:
                 self.first_agreed_hour = hour

@@ -11,7 +11,7 @@ Results (``results/compare/<scenario>/``, written completely or not at all):
 
 * ``runs.csv``: one row per strategy and run (the run summary, totals, ceasefire survival time);
 * ``table.csv`` / ``table.md``: per strategy, mean, median and 5–95% interval of each outcome, and the
-  probabilities of heavy weapons (L3+) and of a relapse;
+  probabilities of heavy weapons (L3+), of a relapse and of a ceasefire collapsing back into war;
 * ``differences.csv``: mean paired difference of each strategy against the baseline with a bootstrap 95%
   CI (resampling run indices), and the shares of runs where the strategy did better / worse;
 * ``ranking.csv``; ``report.md`` (ranking, differences and tables together);
@@ -263,6 +263,7 @@ def runs_frame(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
         row["injured_total"] = int(row["injured_total"])
         row["peak_displaced_total"] = int(row["peak_displaced_total"])
         row["relapse"] = bool(r.summary["relapses"] > 0)
+        row["collapse"] = bool(r.summary["collapses"] > 0)
         stab, onset = scalars["hours_to_stabilisation"], scalars["onset_hour"]
         row["hours_to_stabilisation_censored"] = (
             stab if not math.isnan(stab) else (0.0 if math.isnan(onset) else horizon - onset))
@@ -408,6 +409,8 @@ def _notes(plan: Plan) -> list[str]:
         + (", so it is a lower bound of the 30-day probability." if spec.duration_hours < RELAPSE_WINDOW_HOURS
            else "."),
         "- *P(heavy weapons, L3+)*: share of runs in which armour, artillery, MLRS, drones or aircraft were used.",
+        "- *P(a ceasefire collapses back into war)*: share of runs in which a government re-armed to heavy weapons "
+        "(L2+) while a ceasefire stood violated, as on 16 Sep 2022, rather than the breach being patched.",
     ]
     if plan.posterior is not None:
         notes.append(f"- Parameters drawn from the calibrated posterior ({len(plan.posterior.draws)} draws in "

@@ -43,17 +43,18 @@ _OUTCOMES = {o.column: o for o in (
     Outcome("violations", "ceasefire violations", "count"),
     Outcome("heavy_weapons", "P(heavy weapons, L3+)", "probability"),
     Outcome("relapse", "P(relapse within 30 days)", "probability"),
+    Outcome("collapse", "P(a ceasefire collapses back into war)", "probability"),
 )}
 """Every outcome a comparison reports, with its label and kind; the tables below pick from it."""
 
 TABLE_OUTCOMES = tuple(_OUTCOMES[c] for c in (
     "deaths_kg", "deaths_tj", "deaths_total", "civilian_deaths", "injured_kg", "injured_tj",
     "peak_displaced_kg", "peak_displaced_tj", "peak_displaced_total", "hours_to_stabilisation", "violations",
-    "heavy_weapons", "relapse"))
+    "heavy_weapons", "relapse", "collapse"))
 
 DIFF_OUTCOMES = tuple(_OUTCOMES[c] for c in (
     "deaths_total", "deaths_kg", "deaths_tj", "civilian_deaths", "injured_total", "peak_displaced_total",
-    "hours_to_stabilisation_censored", "violations", "heavy_weapons", "relapse"))
+    "hours_to_stabilisation_censored", "violations", "heavy_weapons", "relapse", "collapse"))
 
 FOREST_OUTCOMES = ("deaths_total", "civilian_deaths", "peak_displaced_total", "hours_to_stabilisation_censored")
 

@@ -12,7 +12,8 @@ OUTCOMES = (
     "deaths_kg", "deaths_tj", "deaths_kg_military", "deaths_kg_civilian", "deaths_tj_military",
     "deaths_tj_civilian", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
     "peak_displaced_tj", "onset_hour", "hours_to_first_ceasefire", "ceasefire_agreements", "violations",
-    "hours_violated", "hours_to_stabilisation", "hours_to_withdrawal", "relapses", "max_rung", "max_level",
+    "hours_violated", "hours_to_stabilisation", "hours_to_withdrawal", "relapses", "collapses", "max_rung",
+    "max_level",
     "heavy_weapons", "segments_involved", "incidents", "lethal_incidents",
 )
 """Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
@@ -20,7 +21,8 @@ outcome that never happened (no ceasefire, no stabilisation) is NaN."""
 
 CUMULATIVE = (
     "deaths_kg", "deaths_tj", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
-    "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "max_rung", "segments_involved",
+    "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "collapses", "max_rung",
+    "segments_involved",
     "incidents", "lethal_incidents",
 )
 """Outcomes that never decrease during a run: their value at any step is a lower bound of the final one
@@ -56,6 +58,7 @@ def summarise(model: BorderModel) -> dict[str, Any]:
         "hours_to_stabilisation": since_onset(cf.first_stabilised_hour),
         "hours_to_withdrawal": since_onset(cf.first_withdrawal_hour),
         "relapses": cf.relapses,
+        "collapses": cf.collapses,
         "max_rung": max_rung,
         "max_level": level_name(max_rung),
         "heavy_weapons": max_rung >= HEAVY,

@@ -74,6 +74,8 @@ def _check_invariants(model: BorderModel, population: np.ndarray, previous: dict
     assert ((s.posture >= Rung.CALM) & (s.posture <= Rung.AIR_MLRS)).all()
     assert ((s.tension >= 0.0) & (s.tension <= 1.0)).all()
     assert (s.peak_rung >= s.rung).all()
+    cf = model.ceasefire
+    assert cf.relapses <= cf.violations and cf.collapses <= cf.violations, "a relapse or collapse without a breach"
     for gov in model.governments:
         assert s.posture[gov.side_index].max() <= gov.arsenal, f"{gov.side} fires above its arsenal"
         assert gov.authorised <= gov.arsenal
