@@ -9,8 +9,8 @@
   re-agreed within hours (14:30 ceasefire, Grad at 17:20 and 18:10, a further ceasefire at 19:00; Khovar
   2022-09-17), while the collapse of 16 Sep into war by order (from ~05:00) took until the 16:00 ceasefire
   agreed by the presidents in Samarkand (KG border service via RIA; KG presidency via TRT World). Without
-  the distinction every collapse was patched within 1–5 h, and the model's wars all came before the first
-  ceasefire rather than after it as in 2022 (calibration/README.md, session 9).
+  the distinction every collapse was patched within 1–5 h, and three quarters of the model's September 2022
+  dead fell before the first ceasefire, where in 2022 most fell after it (calibration/README.md, session 9).
 * **agreed**: governments order their forces down to L0 (see ``agents.Government``); after a grace of
   ``GRACE_HOURS`` (a constant), any armed fire is a *violation* (→ violated). ``hold_hours`` without
   armed fire → holding.
