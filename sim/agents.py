@@ -85,7 +85,7 @@ class Government(mesa.Agent):
     Rule (re-arming): while a ceasefire stands violated, at ``rearm_rate`` per hour it restores the highest
     authorisation of the episode at once: a collapsed ceasefire returns to the war's weapons within hours
     (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0. Re-arming to
-    heavy weapons (L2 or above) marks the ceasefire *collapsed* (``rearmed``), which slows its re-agreement
+    mortars or heavier (L2 or above) marks the ceasefire *collapsed* (``rearmed``), which slows its re-agreement
     (``ceasefire.Ceasefire``); restoring peacetime small-arms orders does not.
     """
 
@@ -98,7 +98,7 @@ class Government(mesa.Agent):
         self.initial_authorised = self.authorised
         self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
         self.losses_since_agreement = 0.0
-        self.rearmed = False  # re-armed to heavy weapons since the last agreement
+        self.rearmed = False  # re-armed to mortars or heavier since the last agreement
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths

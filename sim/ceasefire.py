@@ -4,8 +4,8 @@
   security services, governors) open at ``talks_open_rate``.
 * **talks → agreed**, **violated → agreed** (re-agreed): at ``agree_rate``, raised by the toll so far
   (``pain_weight``) and by mediation; re-agreement after a *breach* is ``reagree_factor`` times faster. A
-  violated ceasefire has *collapsed* once a government has re-armed to heavy weapons (``agents.Government``):
-  it is then re-agreed at the first-talks rate, not faster. Why: on 17 Sep 2022 local breaches were
+  violated ceasefire has *collapsed* once a government has re-armed to mortars or heavier
+  (``agents.Government``): it is then re-agreed at the first-talks rate, not faster. Why: on 17 Sep 2022 local breaches were
   re-agreed within hours (14:30 ceasefire, Grad at 17:20 and 18:10, a further ceasefire at 19:00; Khovar
   2022-09-17), while the collapse of 16 Sep into war by order (from ~05:00) took until the 16:00 ceasefire
   agreed by the presidents in Samarkand (KG border service via RIA; KG presidency via TRT World). Without
@@ -81,8 +81,8 @@ class Ceasefire:
 
     def update(self, hour: float, dt: float, armed_fire: bool, deaths: int, params: dict,
                agree_boost: float, protocol_boost: float, u: float, rearmed: bool = False) -> Phase | None:
-        """Advance one step; ``u`` is this step's uniform draw; ``rearmed``: a government has re-armed to heavy
-        weapons since the last agreement. Returns the new phase if it changed."""
+        """Advance one step; ``u`` is this step's uniform draw; ``rearmed``: a government has re-armed to mortars or
+        heavier since the last agreement. Returns the new phase if it changed."""
         self.quiet_hours = 0.0 if armed_fire else self.quiet_hours + dt
         if armed_fire:
             self.last_armed_hour = hour

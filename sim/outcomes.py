@@ -13,8 +13,7 @@ OUTCOMES = (
     "deaths_tj_civilian", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
     "peak_displaced_tj", "onset_hour", "hours_to_first_ceasefire", "ceasefire_agreements", "violations",
     "hours_violated", "hours_to_stabilisation", "hours_to_withdrawal", "relapses", "collapses", "max_rung",
-    "max_level",
-    "heavy_weapons", "segments_involved", "incidents", "lethal_incidents",
+    "max_level", "heavy_weapons", "segments_involved", "incidents", "lethal_incidents",
 )
 """Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
 outcome that never happened (no ceasefire, no stabilisation) is NaN."""
@@ -22,8 +21,7 @@ outcome that never happened (no ceasefire, no stabilisation) is NaN."""
 CUMULATIVE = (
     "deaths_kg", "deaths_tj", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
     "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "collapses", "max_rung",
-    "segments_involved",
-    "incidents", "lethal_incidents",
+    "segments_involved", "incidents", "lethal_incidents",
 )
 """Outcomes that never decrease during a run: their value at any step is a lower bound of the final one
 (what lets a calibration run stop early once one is far above its target, ``calibration.run_summary``)."""

@@ -115,7 +115,7 @@ SPECS: dict[str, ParameterSpec] = {
     "rearm_rate": P(
         0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the highest "
         "authorisation of the episode (the collapse of a ceasefire is a decision, not a climb from L0); back to "
-        "heavy weapons, the breach is a collapse and is re-agreed at the first-talks rate.",
+        "mortars or heavier, the breach is a collapse and is re-agreed at the first-talks rate.",
         "hand-set; E13: local ceasefire on 14 Sep evening, main fighting with heavy weapons from 16 Sep 06:00 "
         "(Sputnik via mehrnews 2022-09-16; HRW; TASS 1508411)",
         prior=(0.005, 1.0), log_prior=True),
@@ -153,7 +153,7 @@ SPECS: dict[str, ParameterSpec] = {
         prior=(0.0, 4.0)),
     "reagree_factor": P(
         3.0, "ratio", "Agreement hazard after a breach relative to first talks (channels already open); not after a "
-        "collapse, when a government has re-armed to heavy weapons (sim/ceasefire.py).",
+        "collapse, when a government has re-armed to mortars or heavier (sim/ceasefire.py).",
         "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
     "ceasefire_discipline": P(
         0.9, "fraction", "Share of the escalation, incident and spread hazards suppressed while a ceasefire is in force "
