@@ -85,7 +85,7 @@ class Government(mesa.Agent):
     Rule (re-arming): while a ceasefire stands violated, at ``rearm_rate`` per hour it restores the highest
     authorisation of the episode at once: a collapsed ceasefire returns to the war's weapons within hours
     (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0. Re-arming to
-    mortars or heavier (L2 or above) marks the ceasefire *collapsed* (``rearmed``), which slows its re-agreement
+    mortars or heavier (L2 or above) marks the ceasefire *collapsed* (``Ceasefire.collapse``), which slows its re-agreement
     (``ceasefire.Ceasefire``); restoring peacetime small-arms orders does not.
     """
 
@@ -98,7 +98,6 @@ class Government(mesa.Agent):
         self.initial_authorised = self.authorised
         self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
         self.losses_since_agreement = 0.0
-        self.rearmed = False  # re-armed to mortars or heavier since the last agreement
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
@@ -107,7 +106,6 @@ class Government(mesa.Agent):
         self.episode_authorised = max(self.episode_authorised, self.authorised)
         self.authorised = int(Rung.CIVIL)
         self.losses_since_agreement = 0.0
-        self.rearmed = False
 
     def stand_down(self) -> None:
         """A new episode: the peacetime rules of engagement apply again."""
@@ -120,7 +118,8 @@ class Government(mesa.Agent):
         if (model.ceasefire.phase == Phase.VIOLATED and self.authorised < self.episode_authorised
                 and w < hazard_to_prob(params["rearm_rate"], model.dt)):
             self.authorised = self.episode_authorised
-            self.rearmed = self.authorised > ARMED
+            if self.authorised > ARMED:
+                model.ceasefire.collapse()
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         sustained = model.armed_hours >= params["authorise_after_hours"]
         pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]

@@ -80,9 +80,8 @@ class Ceasefire:
         return self.phase in IN_FORCE
 
     def update(self, hour: float, dt: float, armed_fire: bool, deaths: int, params: dict,
-               agree_boost: float, protocol_boost: float, u: float, rearmed: bool = False) -> Phase | None:
-        """Advance one step; ``u`` is this step's uniform draw; ``rearmed``: a government has re-armed to mortars or
-        heavier since the last agreement. Returns the new phase if it changed."""
+               agree_boost: float, protocol_boost: float, u: float) -> Phase | None:
+        """Advance one step; ``u`` is this step's uniform draw. Returns the new phase if it changed."""
         self.quiet_hours = 0.0 if armed_fire else self.quiet_hours + dt
         if armed_fire:
             self.last_armed_hour = hour
@@ -96,9 +95,6 @@ class Ceasefire:
         elif p in (Phase.TALKS, Phase.VIOLATED):
             if p == Phase.VIOLATED:
                 self.hours_violated += dt
-                if rearmed and not self.collapsed:
-                    self.collapsed = True
-                    self.collapses += 1
                 if not self.collapsed:
                     agree *= params["reagree_factor"]
             if u < hazard_to_prob(agree, dt):
@@ -116,6 +112,13 @@ class Ceasefire:
         elif p == Phase.WITHDRAWAL and in_phase >= EPISODE_RESET_HOURS:
             return self._enter(Phase.NONE, hour)
         return None
+
+    def collapse(self) -> None:
+        """A government has re-armed to mortars or heavier during a violation: the breach is now a collapse
+        (counted once; the next agreement clears it)."""
+        if not self.collapsed:
+            self.collapsed = True
+            self.collapses += 1
 
     def _violate(self, hour: float) -> Phase:
         self.violations += 1

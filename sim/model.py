@@ -197,8 +197,7 @@ class BorderModel(mesa.Model):
         self.armed_hours = self.armed_hours + dt if armed else 0.0
         u = float(self.streams["ceasefire"].random())
         changed = self.ceasefire.update(hour + dt, dt, armed, self.total_deaths(), params,
-                                        self.effects.agree_boost, self.effects.protocol_boost, u,
-                                        rearmed=any(g.rearmed for g in self.government_list))
+                                        self.effects.agree_boost, self.effects.protocol_boost, u)
         if changed == Phase.AGREED:
             self.governments.do("order_ceasefire")
         elif changed == Phase.NONE:

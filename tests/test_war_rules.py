@@ -129,17 +129,16 @@ def test_re_arming_lets_a_collapsed_ceasefire_return_to_heavy_weapons():
     assert np.mean([b for _, b in pairs]) > np.mean([a for a, _ in pairs])
 
 
-def test_re_arming_to_heavy_weapons_marks_a_collapse_and_restoring_peacetime_orders_does_not(mini):
+def test_re_arming_to_mortars_or_heavier_marks_a_collapse_and_restoring_peacetime_orders_does_not(mini):
     model = BorderModel(mini.with_params({"rearm_rate": 1e6}), seed=3)
     gov = model.government_list[0]
     model.ceasefire.phase = Phase.VIOLATED
-    for war_orders, collapsed in ((MORTARS, True), (ARMED, False)):
+    for war_orders, collapsed in ((ARMED, False), (MORTARS, True)):
         gov.authorised = gov.episode_authorised = war_orders
         gov.order_ceasefire()
-        assert not gov.rearmed
         gov.step()
         assert gov.authorised == war_orders
-        assert gov.rearmed is collapsed
+        assert model.ceasefire.collapsed is collapsed
 
 
 def test_a_collapsed_ceasefire_is_re_agreed_at_the_first_talks_rate_and_a_breach_faster(mini):
@@ -147,10 +146,12 @@ def test_a_collapsed_ceasefire_is_re_agreed_at_the_first_talks_rate_and_a_breach
     it; a draw of 0.3 separates them."""
     params = dict(mini.params, agree_rate=0.1, pain_weight=0.0, reagree_factor=10.0)
     outcomes = {}
-    for rearmed in (False, True):
+    for collapsed in (False, True):
         cf = Ceasefire(phase=Phase.VIOLATED, agreements=1)
-        outcomes[rearmed] = cf.update(5.0, 1.0, True, 0, params, 0.0, 0.0, u=0.3, rearmed=rearmed)
-        assert cf.collapses == int(rearmed)
+        if collapsed:
+            cf.collapse()
+        outcomes[collapsed] = cf.update(5.0, 1.0, True, 0, params, 0.0, 0.0, u=0.3)
+        assert cf.collapses == int(collapsed)
     assert outcomes == {False: Phase.AGREED, True: None}
 
 
@@ -158,9 +159,10 @@ def test_a_collapse_is_counted_once_and_the_next_agreement_clears_it(mini):
     params = dict(mini.params, agree_rate=0.1, pain_weight=0.0, reagree_factor=10.0)
     cf = Ceasefire(phase=Phase.VIOLATED, agreements=1)
     for hour in (1.0, 2.0, 3.0):
-        cf.update(hour, 1.0, True, 0, params, 0.0, 0.0, u=0.99, rearmed=True)
+        cf.collapse()  # both governments may re-arm, in several steps
+        cf.update(hour, 1.0, True, 0, params, 0.0, 0.0, u=0.99)
     assert (cf.collapses, cf.collapsed) == (1, True)
-    assert cf.update(4.0, 1.0, True, 0, params, 0.0, 0.0, u=0.0, rearmed=True) == Phase.AGREED
+    assert cf.update(4.0, 1.0, True, 0, params, 0.0, 0.0, u=0.0) == Phase.AGREED
     assert not cf.collapsed
 
 
