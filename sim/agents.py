@@ -84,9 +84,15 @@ class Government(mesa.Agent):
     When a ceasefire is agreed it orders its forces down to L0 and its memory of losses starts afresh.
     Rule (re-arming): while a ceasefire stands violated, at ``rearm_rate`` per hour it restores the highest
     authorisation of the episode at once: a collapsed ceasefire returns to the war's weapons within hours
-    (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0. Re-arming to
-    mortars or heavier (L2 or above) marks the ceasefire *collapsed* (``Ceasefire.collapse``), which slows its re-agreement
-    (``ceasefire.Ceasefire``); restoring peacetime small-arms orders does not.
+    (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0. A government
+    that came into the episode with mortars or heavier authorised (forces deployed for war, as both sides
+    were from the first hours of 14 Sep 2022: mortars at 08:45, Kabar via Trend) may re-arm at the same
+    rate while the agreement still stands: the 14 Sep evening ceasefire gave way on 16 Sep from ~05:00 to
+    fighting along the whole Batken border, and the night ceasefire of 16 Sep to mortar fire at 08:50 on
+    17 Sep (facts E13): the heavy weapons came back with the breach, not after it. Re-arming to mortars or
+    heavier (L2 or above) makes the breach, or the next breach, a *collapse*
+    (``Ceasefire.note_heavy_rearmament``), which slows its re-agreement (``ceasefire.Ceasefire``);
+    restoring peacetime small-arms orders does not.
     """
 
     def __init__(self, model: "BorderModel", side: str, authorised: int, arsenal: int) -> None:
@@ -111,15 +117,22 @@ class Government(mesa.Agent):
         """A new episode: the peacetime rules of engagement apply again."""
         self.authorised = self.episode_authorised = self.initial_authorised
 
+    def _may_rearm(self, phase: Phase) -> bool:
+        """Re-arming answers a breach; a government whose forces came into the episode with mortars or
+        heavier authorised (deployed and ready, as both sides were in September 2022) may also re-arm while
+        the agreement still stands."""
+        lull = phase == Phase.AGREED and self.initial_authorised > ARMED
+        return phase == Phase.VIOLATED or lull
+
     def step(self) -> None:
         model = self.model
         u, w = model.streams["orders"].random(2)
         params = model.params
-        if (model.ceasefire.phase == Phase.VIOLATED and self.authorised < self.episode_authorised
+        if (self._may_rearm(model.ceasefire.phase) and self.authorised < self.episode_authorised
                 and w < hazard_to_prob(params["rearm_rate"], model.dt)):
             self.authorised = self.episode_authorised
             if self.authorised > ARMED:
-                model.ceasefire.collapse()
+                model.ceasefire.note_heavy_rearmament()
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         sustained = model.armed_hours >= params["authorise_after_hours"]
         pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]
@@ -157,6 +170,13 @@ class Mediator(mesa.Agent):
     @property
     def active(self) -> bool:
         return any(a.started_hour is not None for a in self.actions)
+
+    def _may_rearm(self, phase: Phase) -> bool:
+        """Re-arming answers a breach; a government whose forces came into the episode with mortars or
+        heavier authorised (deployed and ready, as both sides were in September 2022) may also re-arm while
+        the agreement still stands."""
+        lull = phase == Phase.AGREED and self.initial_authorised > ARMED
+        return phase == Phase.VIOLATED or lull
 
     def step(self) -> None:
         model = self.model

@@ -5,7 +5,8 @@
 * **talks → agreed**, **violated → agreed** (re-agreed): at ``agree_rate``, raised by the toll so far
   (``pain_weight``) and by mediation; re-agreement after a *breach* is ``reagree_factor`` times faster. A
   violated ceasefire has *collapsed* once a government has re-armed to mortars or heavier
-  (``agents.Government``): it is then re-agreed at the first-talks rate, not faster. Why: on 17 Sep 2022 local breaches were
+  (``agents.Government``), during the breach or, for forces deployed for war, in the lull before it: it is
+  then re-agreed at the first-talks rate, not faster. Why: on 17 Sep 2022 local breaches were
   re-agreed within hours (14:30 ceasefire, Grad at 17:20 and 18:10, a further ceasefire at 19:00; Khovar
   2022-09-17), while the collapse of 16 Sep into war by order (from ~05:00) took until the 16:00 ceasefire
   agreed by the presidents in Samarkand (KG border service via RIA; KG presidency via TRT World). Without
@@ -65,6 +66,7 @@ class Ceasefire:
     relapses: int = 0
     collapses: int = 0  # violated ceasefires that a re-armed government turned back into war
     collapsed: bool = False  # the current violation has become a collapse
+    rearmed_in_lull: bool = False  # a government re-armed to L2+ while the agreement stood: the next breach collapses
     hours_violated: float = 0.0
     first_talks_hour: float | None = None
     first_agreed_hour: float | None = None
@@ -113,16 +115,22 @@ class Ceasefire:
             return self._enter(Phase.NONE, hour)
         return None
 
-    def collapse(self) -> None:
-        """A government has re-armed to mortars or heavier during a violation: the breach is now a collapse
-        (counted once; the next agreement clears it)."""
-        if not self.collapsed:
+    def note_heavy_rearmament(self) -> None:
+        """A government has re-armed to mortars or heavier. During a violation the breach is now a collapse
+        (counted once; the next agreement clears it). While an agreement still stands (a lull re-arm, see
+        ``agents.Government``) nothing has been breached yet: the next breach is a collapse from its start."""
+        if self.phase != Phase.VIOLATED:
+            self.rearmed_in_lull = True
+        elif not self.collapsed:
             self.collapsed = True
             self.collapses += 1
 
     def _violate(self, hour: float) -> Phase:
         self.violations += 1
         self.last_violation_hour = hour
+        if self.rearmed_in_lull:
+            self.collapsed = True
+            self.collapses += 1
         if self.phase in (Phase.STABILISED, Phase.WITHDRAWAL):
             self.relapses += 1
         return self._enter(Phase.VIOLATED, hour)
@@ -136,7 +144,7 @@ class Ceasefire:
             self.first_talks_hour = hour
         elif phase == Phase.AGREED:
             self.agreements += 1
-            self.collapsed = False
+            self.collapsed = self.rearmed_in_lull = False
             self.last_agreed_hour = hour
             if self.first_agreed_hour is None:
                 self.first_agreed_hour = hour

@@ -410,7 +410,8 @@ def _notes(plan: Plan) -> list[str]:
            else "."),
         "- *P(heavy weapons, L3+)*: share of runs in which armour, artillery, MLRS, drones or aircraft were used.",
         "- *P(a ceasefire collapses back into war)*: share of runs in which a government re-armed to mortars or "
-        "heavier (L2+) while a ceasefire stood violated, as on 16 Sep 2022, rather than the breach being patched.",
+        "heavier (L2+) during a breach of a ceasefire (or, with forces deployed for war, in the lull before it), as "
+        "on 16 Sep 2022, rather than the breach being patched.",
     ]
     if plan.posterior is not None:
         notes.append(f"- Parameters drawn from the calibrated posterior ({len(plan.posterior.draws)} draws in "

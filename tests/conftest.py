@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,15 @@ def finished(scenario: Scenario | Path | str, seed: int, **kwargs) -> BorderMode
     model = BorderModel(scenario, seed=seed, **kwargs)
     model.run_model()
     return model
+
+
+def with_governments(scenario: Scenario, kg: tuple[str, str], tj: tuple[str, str]) -> Scenario:
+    """The scenario with other (authorised, arsenal) levels for the two governments."""
+    govs = scenario.spec.governments
+    spec = scenario.spec.model_copy(update={"governments": govs.model_copy(update={
+        "KG": govs.KG.model_copy(update={"authorised": kg[0], "arsenal": kg[1]}),
+        "TJ": govs.TJ.model_copy(update={"authorised": tj[0], "arsenal": tj[1]})})})
+    return dataclasses.replace(scenario, spec=spec)
 
 
 def write_posterior(folder: Path, rows: dict[str, list[float]]) -> Path:

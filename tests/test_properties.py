@@ -6,7 +6,6 @@ trigger (an L1 incident at hour 2) makes sure the escalation, casualty and displ
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -20,7 +19,7 @@ from sim.ladder import N_RUNGS, Rung, level_name, parse_level
 from sim.model import BorderModel
 from sim.parameters import SPECS, resolve
 from sim.scenario import load_scenario
-from tests.conftest import DATA
+from tests.conftest import DATA, with_governments
 
 STEPS = 48
 FITTED = {name: spec for name, spec in SPECS.items() if spec.prior is not None}
@@ -52,15 +51,6 @@ def mini():
 @pytest.fixture(scope="module")
 def stones_then_shots():
     return load_scenario(DATA / "mini_crowd.yaml")
-
-
-def _with_governments(scenario, kg: tuple[str, str], tj: tuple[str, str]):
-    """The scenario with other (authorised, arsenal) levels for the two governments."""
-    govs = scenario.spec.governments
-    spec = scenario.spec.model_copy(update={"governments": govs.model_copy(update={
-        "KG": govs.KG.model_copy(update={"authorised": kg[0], "arsenal": kg[1]}),
-        "TJ": govs.TJ.model_copy(update={"authorised": tj[0], "arsenal": tj[1]})})})
-    return dataclasses.replace(scenario, spec=spec)
 
 
 def _check_invariants(model: BorderModel, population: np.ndarray, previous: dict[str, np.ndarray]) -> None:
@@ -114,7 +104,7 @@ def test_invariants_hold_with_crowds_at_the_line(stones_then_shots, seed, params
 @SETTINGS
 @given(seed=SEEDS, params=PARAMS, kg=st.tuples(LEVELS, ARSENALS), tj=st.tuples(LEVELS, ARSENALS))
 def test_no_side_fires_above_its_arsenal(mini, seed, params, kg, tj):
-    scenario = _with_governments(mini, kg, tj)
+    scenario = with_governments(mini, kg, tj)
     model = BorderModel(scenario, seed=seed, **params)
     population = model.geography.village_population.copy()
     previous = {"military_dead": model.state.military_dead.copy(), "civilian_dead": model.state.civilian_dead.copy()}

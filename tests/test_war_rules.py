@@ -1,5 +1,5 @@
 """The rules that separate a border incident from a war: the arms gate, the front, re-arming after a
-collapsed ceasefire, and how stabilisation is dated."""
+breach or in the lull of a ceasefire, collapsed ceasefires, and how stabilisation is dated."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sim.escalation import arms_gate, open_front
 from sim.ladder import ARMED, CALM, CIVIL, MORTARS
 from sim.model import BorderModel
 from sim.outcomes import summarise
-from tests.conftest import SCENARIOS, finished
+from tests.conftest import SCENARIOS, finished, with_governments
 
 
 def _civil_confrontation(scenario, seed: int, tension: float, **params: float) -> BorderModel:
@@ -141,6 +141,33 @@ def test_re_arming_to_mortars_or_heavier_marks_a_collapse_and_restoring_peacetim
         assert model.ceasefire.collapsed is collapsed
 
 
+def test_only_a_government_that_came_in_with_mortars_re_arms_while_the_agreement_stands(mini):
+    """Forces deployed with mortars authorised (September 2022) may take the war's orders back during the
+    agreed lull; forces that came in under peacetime small-arms orders wait for a breach."""
+    for came_in_with, expected in (("L2", MORTARS), ("L1", CIVIL)):
+        scenario = with_governments(mini, (came_in_with, "L4"), (came_in_with, "L4"))
+        model = BorderModel(scenario.with_params({"rearm_rate": 1e6}), seed=3)
+        gov = model.government_list[0]
+        gov.authorised = MORTARS
+        gov.order_ceasefire()
+        model.ceasefire.phase = Phase.AGREED
+        gov.step()
+        assert gov.authorised == expected, came_in_with
+
+
+def test_a_re_arm_in_the_lull_is_no_collapse_until_the_breach_which_collapses_at_once(mini):
+    params = dict(mini.params, agree_rate=0.1, pain_weight=0.0, reagree_factor=10.0)
+    cf = Ceasefire(phase=Phase.AGREED, agreements=1)
+    cf.note_heavy_rearmament()
+    assert (cf.collapses, cf.collapsed, cf.violations) == (0, False, 0)
+    assert cf.update(5.0, 1.0, True, 0, params, 0.0, 0.0, u=0.99) == Phase.VIOLATED
+    assert (cf.collapses, cf.collapsed, cf.violations) == (1, True, 1)
+    # re-agreed, then breached again with nobody re-armed since: a plain breach
+    assert cf.update(6.0, 1.0, True, 0, params, 0.0, 0.0, u=0.0) == Phase.AGREED
+    assert cf.update(10.0, 1.0, True, 0, params, 0.0, 0.0, u=0.99) == Phase.VIOLATED
+    assert (cf.collapses, cf.collapsed, cf.violations) == (1, False, 2)
+
+
 def test_a_collapsed_ceasefire_is_re_agreed_at_the_first_talks_rate_and_a_breach_faster(mini):
     """With these rates one step agrees with probability 0.095 at the first-talks rate and 0.63 at ten times
     it; a draw of 0.3 separates them."""
@@ -149,7 +176,7 @@ def test_a_collapsed_ceasefire_is_re_agreed_at_the_first_talks_rate_and_a_breach
     for collapsed in (False, True):
         cf = Ceasefire(phase=Phase.VIOLATED, agreements=1)
         if collapsed:
-            cf.collapse()
+            cf.note_heavy_rearmament()
         outcomes[collapsed] = cf.update(5.0, 1.0, True, 0, params, 0.0, 0.0, u=0.3)
         assert cf.collapses == int(collapsed)
     assert outcomes == {False: Phase.AGREED, True: None}
@@ -159,7 +186,7 @@ def test_a_collapse_is_counted_once_and_the_next_agreement_clears_it(mini):
     params = dict(mini.params, agree_rate=0.1, pain_weight=0.0, reagree_factor=10.0)
     cf = Ceasefire(phase=Phase.VIOLATED, agreements=1)
     for hour in (1.0, 2.0, 3.0):
-        cf.collapse()  # both governments may re-arm, in several steps
+        cf.note_heavy_rearmament()  # both governments may re-arm, in several steps
         cf.update(hour, 1.0, True, 0, params, 0.0, 0.0, u=0.99)
     assert (cf.collapses, cf.collapsed) == (1, True)
     assert cf.update(4.0, 1.0, True, 0, params, 0.0, 0.0, u=0.0) == Phase.AGREED
