@@ -171,13 +171,6 @@ class Mediator(mesa.Agent):
     def active(self) -> bool:
         return any(a.started_hour is not None for a in self.actions)
 
-    def _may_rearm(self, phase: Phase) -> bool:
-        """Re-arming answers a breach; a government whose forces came into the episode with mortars or
-        heavier authorised (deployed and ready, as both sides were in September 2022) may also re-arm while
-        the agreement still stands."""
-        lull = phase == Phase.AGREED and self.initial_authorised > ARMED
-        return phase == Phase.VIOLATED or lull
-
     def step(self) -> None:
         model = self.model
         obs = model.observation()
