@@ -119,9 +119,14 @@ class Ceasefire:
         """A government has re-armed to mortars or heavier. During a violation the breach is now a collapse
         (counted once; the next agreement clears it). While an agreement still stands (a lull re-arm, see
         ``agents.Government``) nothing has been breached yet: the next breach is a collapse from its start."""
-        if self.phase != Phase.VIOLATED:
+        if self.phase == Phase.VIOLATED:
+            self._collapse()
+        else:
             self.rearmed_in_lull = True
-        elif not self.collapsed:
+
+    def _collapse(self) -> None:
+        """The current violation becomes a collapse, counted once until the next agreement clears it."""
+        if not self.collapsed:
             self.collapsed = True
             self.collapses += 1
 
@@ -129,8 +134,7 @@ class Ceasefire:
         self.violations += 1
         self.last_violation_hour = hour
         if self.rearmed_in_lull:
-            self.collapsed = True
-            self.collapses += 1
+            self._collapse()
         if self.phase in (Phase.STABILISED, Phase.WITHDRAWAL):
             self.relapses += 1
         return self._enter(Phase.VIOLATED, hour)
