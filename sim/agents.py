@@ -87,9 +87,10 @@ class Government(mesa.Agent):
     (14 Sep 2022 ceasefire, 16 Sep war with drones and MLRS), not one rung at a time from L0. A government
     that came into the episode with mortars or heavier authorised (forces deployed for war, as both sides
     were from the first hours of 14 Sep 2022: mortars at 08:45, Kabar via Trend) may re-arm at the same
-    rate while the agreement still stands: the 14 Sep evening ceasefire gave way on 16 Sep from ~05:00 to
-    fighting along the whole Batken border, and the night ceasefire of 16 Sep to mortar fire at 08:50 on
-    17 Sep (facts E13): the heavy weapons came back with the breach, not after it. Re-arming to mortars or
+    rate while the agreement still stands, once per episode: the 14 Sep evening ceasefire gave way on
+    16 Sep from ~05:00 to fighting along the whole Batken border, and the night ceasefire of 16 Sep to
+    mortar fire at 08:50 on 17 Sep (facts E13): the heavy weapons came back with the breach, not after
+    it. Re-arming to mortars or
     heavier (L2 or above) makes the breach, or the next breach, a *collapse*
     (``Ceasefire.note_heavy_rearmament``), which slows its re-agreement (``ceasefire.Ceasefire``);
     restoring peacetime small-arms orders does not.
@@ -103,6 +104,7 @@ class Government(mesa.Agent):
         self.arsenal = arsenal
         self.initial_authorised = self.authorised
         self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
+        self.rearmed_in_lull = False  # the one re-arm in a standing agreement of this episode is used
         self.losses_since_agreement = 0.0
 
     def note_losses(self, deaths: int, dt: float) -> None:
@@ -116,21 +118,28 @@ class Government(mesa.Agent):
     def stand_down(self) -> None:
         """A new episode: the peacetime rules of engagement apply again."""
         self.authorised = self.episode_authorised = self.initial_authorised
+        self.rearmed_in_lull = False
 
     def _may_rearm(self, phase: Phase) -> bool:
         """Re-arming answers a breach; a government whose forces came into the episode with mortars or
         heavier authorised (deployed and ready, as both sides were in September 2022) may also re-arm while
-        the agreement still stands."""
-        lull = phase == Phase.AGREED and self.initial_authorised > ARMED
+        the agreement still stands, once per episode: a decision to go back to war that, once taken and
+        answered by a new agreement, is not taken again on every lull. September 2022 saw two heavy
+        returns after agreements, on 16 Sep from ~05:00 and on 17 Sep at 08:50 (facts E13), not one
+        after each of its ceasefires."""
+        lull = (phase == Phase.AGREED and self.initial_authorised > ARMED
+                and not self.rearmed_in_lull)
         return phase == Phase.VIOLATED or lull
 
     def step(self) -> None:
         model = self.model
         u, w = model.streams["orders"].random(2)
         params = model.params
-        if (self._may_rearm(model.ceasefire.phase) and self.authorised < self.episode_authorised
+        phase = model.ceasefire.phase
+        if (self._may_rearm(phase) and self.authorised < self.episode_authorised
                 and w < hazard_to_prob(params["rearm_rate"], model.dt)):
             self.authorised = self.episode_authorised
+            self.rearmed_in_lull = self.rearmed_in_lull or phase == Phase.AGREED
             if self.authorised > ARMED:
                 model.ceasefire.note_heavy_rearmament()
         opponent_max = int(model.state.posture[1 - self.side_index].max())

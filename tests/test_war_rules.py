@@ -155,6 +155,27 @@ def test_only_a_government_that_came_in_with_mortars_re_arms_while_the_agreement
         assert gov.authorised == expected, came_in_with
 
 
+def test_a_government_re_arms_in_the_lull_once_per_episode_and_after_a_breach_every_time(mini):
+    scenario = with_governments(mini, ("L2", "L4"), ("L2", "L4"))
+    model = BorderModel(scenario.with_params({"rearm_rate": 1e6}), seed=3)
+    gov = model.government_list[0]
+
+    def re_arms_after_a_ceasefire_in(phase: Phase) -> bool:
+        gov.authorised = MORTARS
+        gov.order_ceasefire()
+        model.ceasefire.phase = phase
+        gov.step()
+        return gov.authorised == MORTARS
+
+    assert re_arms_after_a_ceasefire_in(Phase.AGREED)
+    assert not re_arms_after_a_ceasefire_in(Phase.AGREED)
+    assert re_arms_after_a_ceasefire_in(Phase.VIOLATED)
+    assert re_arms_after_a_ceasefire_in(Phase.VIOLATED)
+    assert not re_arms_after_a_ceasefire_in(Phase.AGREED)
+    gov.stand_down()  # a new episode
+    assert re_arms_after_a_ceasefire_in(Phase.AGREED)
+
+
 def test_a_re_arm_in_the_lull_is_no_collapse_until_the_breach_which_collapses_at_once(mini):
     params = dict(mini.params, agree_rate=0.1, pain_weight=0.0, reagree_factor=10.0)
     cf = Ceasefire(phase=Phase.AGREED, agreements=1)
