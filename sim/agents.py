@@ -104,7 +104,7 @@ class Government(mesa.Agent):
         self.arsenal = arsenal
         self.initial_authorised = self.authorised
         self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
-        self.rearmed_in_lull = False  # the one re-arm in a standing agreement of this episode is used
+        self.lull_rearm_used = False  # the one re-arm in a standing agreement of this episode is used
         self.losses_since_agreement = 0.0
 
     def note_losses(self, deaths: int, dt: float) -> None:
@@ -118,7 +118,7 @@ class Government(mesa.Agent):
     def stand_down(self) -> None:
         """A new episode: the peacetime rules of engagement apply again."""
         self.authorised = self.episode_authorised = self.initial_authorised
-        self.rearmed_in_lull = False
+        self.lull_rearm_used = False
 
     def _may_rearm(self, phase: Phase) -> bool:
         """Re-arming answers a breach; a government whose forces came into the episode with mortars or
@@ -128,7 +128,7 @@ class Government(mesa.Agent):
         returns after agreements, on 16 Sep from ~05:00 and on 17 Sep at 08:50 (facts E13), not one
         after each of its ceasefires."""
         lull = (phase == Phase.AGREED and self.initial_authorised > ARMED
-                and not self.rearmed_in_lull)
+                and not self.lull_rearm_used)
         return phase == Phase.VIOLATED or lull
 
     def step(self) -> None:
@@ -139,7 +139,7 @@ class Government(mesa.Agent):
         if (self._may_rearm(phase) and self.authorised < self.episode_authorised
                 and w < hazard_to_prob(params["rearm_rate"], model.dt)):
             self.authorised = self.episode_authorised
-            self.rearmed_in_lull = self.rearmed_in_lull or phase == Phase.AGREED
+            self.lull_rearm_used = self.lull_rearm_used or phase == Phase.AGREED
             if self.authorised > ARMED:
                 model.ceasefire.note_heavy_rearmament()
         opponent_max = int(model.state.posture[1 - self.side_index].max())

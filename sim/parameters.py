@@ -116,7 +116,8 @@ SPECS: dict[str, ParameterSpec] = {
         0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the highest "
         "authorisation of the episode (the collapse of a ceasefire is a decision, not a climb from L0); back to "
         "mortars or heavier, the breach is a collapse and is re-agreed at the first-talks rate. A government "
-        "that came into the episode with mortars or heavier authorised may do so in the agreed lull too.",
+        "that came into the episode with mortars or heavier authorised may do so in the agreed lull too, once "
+        "per episode.",
         "hand-set; E13: local ceasefire on 14 Sep evening, main fighting with heavy weapons from 16 Sep 06:00 "
         "(Sputnik via mehrnews 2022-09-16; HRW; TASS 1508411)",
         prior=(0.005, 1.0), log_prior=True),
