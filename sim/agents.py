@@ -90,8 +90,7 @@ class Government(mesa.Agent):
     rate while the agreement still stands, once per episode: the 14 Sep evening ceasefire gave way on
     16 Sep from ~05:00 to fighting along the whole Batken border, and the night ceasefire of 16 Sep to
     mortar fire at 08:50 on 17 Sep (facts E13): the heavy weapons came back with the breach, not after
-    it. Re-arming to mortars or
-    heavier (L2 or above) makes the breach, or the next breach, a *collapse*
+    it. Re-arming to mortars or heavier (L2 or above) makes the breach, or the next breach, a *collapse*
     (``Ceasefire.note_heavy_rearmament``), which slows its re-agreement (``ceasefire.Ceasefire``);
     restoring peacetime small-arms orders does not.
     """
