@@ -72,6 +72,7 @@ class BorderModel(mesa.Model):
         self.effects = MediationEffects(monitor_cover=np.zeros(geo.n_segments))
         self.onset_hour: float | None = None
         self.armed_hours = 0.0  # hours of continuous armed fire anywhere, up to this step
+        self.first_hour_at_rung: dict[int, float] = {}  # end hour of the first step any segment reached each rung
         self.peak_displaced = [0, 0]
         self._water = np.array([r == "water" for r in geo.segment_resource])
         self._village_masks = (geo.village_side == 0, geo.village_side == 1)
@@ -193,6 +194,8 @@ class BorderModel(mesa.Model):
         np.maximum(state.peak_rung, state.rung, out=state.peak_rung)
         if self.onset_hour is None and top >= CIVIL:
             self.onset_hour = hour + dt  # events are dated at the end of the step they happen in
+        for rung in range(CIVIL, top + 1):
+            self.first_hour_at_rung.setdefault(rung, hour + dt)
         armed = top >= ARMED
         self.armed_hours = self.armed_hours + dt if armed else 0.0
         u = float(self.streams["ceasefire"].random())

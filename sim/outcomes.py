@@ -5,18 +5,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sim.ladder import ARMED, HEAVY, level_name
+from sim.ladder import AIR_MLRS, ARMED, ARMOUR, HEAVY, MORTARS, SMALL_ARMS, level_name
 from sim.model import BorderModel, measure
 
 OUTCOMES = (
     "deaths_kg", "deaths_tj", "deaths_kg_military", "deaths_kg_civilian", "deaths_tj_military",
     "deaths_tj_civilian", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
-    "peak_displaced_tj", "onset_hour", "hours_to_first_ceasefire", "ceasefire_agreements", "violations",
+    "peak_displaced_tj", "onset_hour", "hours_to_small_arms", "hours_to_mortars", "hours_to_armour",
+    "hours_to_air_mlrs", "hours_to_first_ceasefire", "ceasefire_agreements", "violations",
     "hours_violated", "hours_to_stabilisation", "hours_to_withdrawal", "relapses", "collapses", "max_rung",
     "max_level", "heavy_weapons", "segments_involved", "incidents", "lethal_incidents",
 )
 """Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
-outcome that never happened (no ceasefire, no stabilisation) is NaN."""
+outcome that never happened (no ceasefire, no stabilisation, a weapon level never reached) is NaN."""
 
 CUMULATIVE = (
     "deaths_kg", "deaths_tj", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
@@ -49,6 +50,10 @@ def summarise(model: BorderModel) -> dict[str, Any]:
         "peak_displaced_kg": int(model.peak_displaced[0]),
         "peak_displaced_tj": int(model.peak_displaced[1]),
         "onset_hour": math.nan if onset is None else float(onset),
+        "hours_to_small_arms": since_onset(model.first_hour_at_rung.get(SMALL_ARMS)),
+        "hours_to_mortars": since_onset(model.first_hour_at_rung.get(MORTARS)),
+        "hours_to_armour": since_onset(model.first_hour_at_rung.get(ARMOUR)),
+        "hours_to_air_mlrs": since_onset(model.first_hour_at_rung.get(AIR_MLRS)),
         "hours_to_first_ceasefire": since_onset(cf.first_agreed_hour),
         "ceasefire_agreements": cf.agreements,
         "violations": cf.violations,

@@ -118,3 +118,25 @@ def test_a_fully_agreed_border_has_far_fewer_incidents(mini):
         counts[name] = sum(finished(long_calm, s, strategy=strategy).state.incidents for s in range(6))
     assert counts["none"] >= 20
     assert counts["delimit_all"] < 0.5 * counts["none"]
+
+
+def test_hours_to_each_weapon_level_follow_the_recorded_climb(mini):
+    """The summary dates each level by the first recorded step at or above it, counted from the onset, in
+    ladder order; a level the run never reached is NaN (what calibration censors at the run's end)."""
+    columns = ("hours_to_small_arms", "hours_to_mortars", "hours_to_armour", "hours_to_air_mlrs")
+    reached_any_level_late = False
+    for seed in range(6):
+        model = finished(mini, seed)
+        summary = summarise(model)
+        series = model.datacollector.get_model_vars_dataframe()
+        hours = []
+        for rung, column in zip(range(2, 6), columns):
+            at_or_above = series.hour[series.max_rung >= rung]
+            expected = at_or_above.iloc[0] - summary["onset_hour"] if len(at_or_above) else np.nan
+            np.testing.assert_equal(summary[column], expected, err_msg=f"seed {seed}: {column}")
+            hours.append(summary[column])
+            reached_any_level_late |= bool(len(at_or_above)) and expected > 0
+        reached = [h for h in hours if not np.isnan(h)]
+        assert reached == sorted(reached), f"seed {seed}: levels dated out of order {hours}"
+        assert all(np.isnan(h) for h in hours[len(reached):]), f"seed {seed}: a gap in the climb {hours}"
+    assert reached_any_level_late, "no run climbed after its onset: the test would not see a wrong date"
