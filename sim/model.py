@@ -70,7 +70,6 @@ class BorderModel(mesa.Model):
         self.state = BorderState.initial(geo, self.params, init.default, init.segments)
         self.ceasefire = Ceasefire()
         self.effects = MediationEffects(monitor_cover=np.zeros(geo.n_segments))
-        self.onset_hour: float | None = None
         self.armed_hours = 0.0  # hours of continuous armed fire anywhere, up to this step
         self.first_hour_at_rung: dict[int, float] = {}  # end hour of the first step any segment reached each rung
         self.peak_displaced = [0, 0]
@@ -120,6 +119,11 @@ class BorderModel(mesa.Model):
     def hour(self) -> float:
         """Hours since the scenario's start at the beginning of the current step."""
         return max(self.steps - 1, 0) * self.dt
+
+    @property
+    def onset_hour(self) -> float | None:
+        """End hour of the first step with any incident (rung >= L0): what every ``hours_*`` outcome counts from."""
+        return self.first_hour_at_rung.get(CIVIL)
 
     def total_deaths(self) -> int:
         s = self.state
@@ -192,9 +196,7 @@ class BorderModel(mesa.Model):
 
         top = int(state.rung.max())
         np.maximum(state.peak_rung, state.rung, out=state.peak_rung)
-        if self.onset_hour is None and top >= CIVIL:
-            self.onset_hour = hour + dt  # events are dated at the end of the step they happen in
-        for rung in range(CIVIL, top + 1):
+        for rung in range(CIVIL, top + 1):  # events are dated at the end of the step they happen in
             self.first_hour_at_rung.setdefault(rung, hour + dt)
         armed = top >= ARMED
         self.armed_hours = self.armed_hours + dt if armed else 0.0

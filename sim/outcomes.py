@@ -19,6 +19,10 @@ OUTCOMES = (
 """Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
 outcome that never happened (no ceasefire, no stabilisation, a weapon level never reached) is NaN."""
 
+LEVEL_HOURS = {"hours_to_small_arms": SMALL_ARMS, "hours_to_mortars": MORTARS, "hours_to_armour": ARMOUR,
+               "hours_to_air_mlrs": AIR_MLRS}
+"""The outcomes that date each weapon level (L1-L4), and the rung each one dates."""
+
 CUMULATIVE = (
     "deaths_kg", "deaths_tj", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
     "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "collapses", "max_rung",
@@ -50,10 +54,7 @@ def summarise(model: BorderModel) -> dict[str, Any]:
         "peak_displaced_kg": int(model.peak_displaced[0]),
         "peak_displaced_tj": int(model.peak_displaced[1]),
         "onset_hour": math.nan if onset is None else float(onset),
-        "hours_to_small_arms": since_onset(model.first_hour_at_rung.get(SMALL_ARMS)),
-        "hours_to_mortars": since_onset(model.first_hour_at_rung.get(MORTARS)),
-        "hours_to_armour": since_onset(model.first_hour_at_rung.get(ARMOUR)),
-        "hours_to_air_mlrs": since_onset(model.first_hour_at_rung.get(AIR_MLRS)),
+        **{name: since_onset(model.first_hour_at_rung.get(rung)) for name, rung in LEVEL_HOURS.items()},
         "hours_to_first_ceasefire": since_onset(cf.first_agreed_hour),
         "ceasefire_agreements": cf.agreements,
         "violations": cf.violations,
