@@ -93,6 +93,12 @@ class Government(mesa.Agent):
     it. Re-arming to mortars or heavier (L2 or above) makes the breach, or the next breach, a *collapse*
     (``Ceasefire.note_heavy_rearmament``), which slows its re-agreement (``ceasefire.Ceasefire``);
     restoring peacetime small-arms orders does not.
+    Rule (deployed orders): a government that came into the episode with mortars or heavier authorised
+    climbs at ``deployed_authorise_factor`` times the rate until a ceasefire of the episode has been
+    violated; out-gunned, it answers at the full rate. Why: on 14 Sep 2022 both sides fought with the
+    mortars they had brought (Kabar via Trend 3644033); tanks, MLRS and drones came with the return to war
+    on 16 Sep, after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW). Orders that climb with the first day's
+    toll bring those weapons on day 1 instead.
     """
 
     def __init__(self, model: "BorderModel", side: str, authorised: int, arsenal: int) -> None:
@@ -105,6 +111,7 @@ class Government(mesa.Agent):
         self.episode_authorised = self.authorised  # the highest authorisation of the episode so far
         self.lull_rearm_used = False  # the one re-arm in a standing agreement of this episode is used
         self.losses_since_agreement = 0.0
+        self.violations_before_episode = 0  # the ceasefire's violation count when this episode began
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
@@ -118,6 +125,13 @@ class Government(mesa.Agent):
         """A new episode: the peacetime rules of engagement apply again."""
         self.authorised = self.episode_authorised = self.initial_authorised
         self.lull_rearm_used = False
+        self.violations_before_episode = self.model.ceasefire.violations
+
+    def _holds_deployed_orders(self) -> bool:
+        """Forces deployed for war (mortars or heavier authorised from the start) and no ceasefire of this
+        episode violated yet: the decision to bring heavier weapons is the decision to go back to war."""
+        return (self.initial_authorised > ARMED
+                and self.model.ceasefire.violations == self.violations_before_episode)
 
     def _may_rearm(self, phase: Phase) -> bool:
         """Re-arming answers a breach; a government whose forces came into the episode with mortars or
@@ -148,6 +162,8 @@ class Government(mesa.Agent):
                    or (sustained and opponent_max >= max(self.authorised, ARMED)))
         if pressed and self.authorised < self.arsenal:
             urgency = 1.0 + params["orders_loss_gain"] * self.losses_since_agreement
+            if self._holds_deployed_orders() and opponent_max <= self.authorised:
+                urgency *= params["deployed_authorise_factor"]
             if u < hazard_to_prob(params["authorise_rate"] * urgency, model.dt):
                 self.authorised += 1
 

@@ -82,6 +82,9 @@ PRIOR_REASONS: dict[str, str] = {
     "orders_loss_gain": "0 (a death changes no orders) to 2 (one death in the last day triples the hazard of new "
                         "orders); E07 went from the first shots to mortars in ~10 h and to armour in ~13 h as the "
                         "toll mounted (24.kg 192001, 192151; utrk.kg 56978)",
+    "deployed_authorise_factor": "0 (forces deployed for war keep the orders they came with until a ceasefire has "
+                                 "failed) to 1 (their orders climb as anyone's); E13's heavy weapons came on 16 Sep, "
+                                 "after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)",
     "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
                    ">100 dead agreed in ~13 h, E07 in ~31 h",
     "crowd_hit_rate": "a person in a crowd under small-arms fire hit every ~3 h (0.3/h) to every ~2 weeks (0.003/h); "

@@ -135,6 +135,15 @@ SPECS: dict[str, ParameterSpec] = {
         "fitted; E07 first shots ~04:00, mortars ~14:00, armour ~17:00 as the toll mounted "
         "(24.kg 192001, 192151; utrk.kg 56978)",
         prior=(0.0, 2.0)),
+    "deployed_authorise_factor": P(
+        1.0, "factor",
+        "Multiplier on a pressed government's authorisation hazard while it came into the episode with mortars or "
+        "heavier authorised and no ceasefire of the episode has yet been violated (out-gunned, it answers at the "
+        "full rate). 1 = no difference (the default without calibration/fitted.yaml); 0 = forces deployed for war "
+        "fight the first clash with the weapons they brought.",
+        "E13: 14 Sep was fought with mortars (Kabar via Trend 3644033); tanks, MLRS, drones and helicopters came "
+        "with the return to war on 16 Sep after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW; TASS 1508411)",
+        prior=(0.0, 1.0)),
     "authorise_after_hours": P(
         6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
         "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),

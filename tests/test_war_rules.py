@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.ceasefire import Ceasefire, Phase
 from sim.escalation import arms_gate, open_front
-from sim.ladder import ARMED, CALM, CIVIL, MORTARS
+from sim.ladder import ARMED, ARMOUR, CALM, CIVIL, MORTARS
 from sim.model import BorderModel
 from sim.outcomes import summarise
 from tests.conftest import SCENARIOS, finished, with_governments
@@ -229,9 +229,13 @@ def test_stabilisation_is_dated_from_when_fire_stopped(mini):
     assert cf.first_stabilised_hour == 10.0           # but dates it from the end of the last armed step
 
 
-def _hours_to_authorise(scenario, seed: int, losses: float, **params: float) -> int | None:
-    """Hours until the KG government, kept under pressure by a fixed toll, authorises one rung more."""
+def _hours_to_authorise(scenario, seed: int, losses: float, violations: int = 0, opponent_fires: int = CALM,
+                        **params: float) -> int | None:
+    """Hours until the KG government, kept under pressure by a fixed toll, authorises one rung more;
+    ``violations`` ceasefire violations have happened so far, and the opponent fires at ``opponent_fires``."""
     model = BorderModel(scenario.with_params({"authorise_rate": 0.05, **params}), seed=seed)
+    model.ceasefire.violations = violations
+    model.state.posture[1, 0] = opponent_fires
     government = model.government_list[0]
     for hour in range(1, 400):
         government.losses_since_agreement = losses  # held fixed: only the orders rule runs
@@ -253,3 +257,39 @@ def test_by_default_the_toll_beyond_the_threshold_does_not_hurry_orders(mini):
     few = [_hours_to_authorise(mini, seed, losses=2.0) for seed in range(10)]
     many = [_hours_to_authorise(mini, seed, losses=20.0) for seed in range(10)]
     assert few == many
+
+
+def test_forces_deployed_for_war_keep_their_orders_until_a_ceasefire_of_the_episode_is_violated(mini):
+    """With ``deployed_authorise_factor`` 0, a government that came in with mortars (September 2022) holds
+    them under pressure until a ceasefire is violated, then climbs as at factor 1 (same draws); out-gunned,
+    it answers at once. One that came in with small arms (April 2021) is not held."""
+    deployed = with_governments(mini, ("L2", "L4"), ("L2", "L4"))
+    seeds = range(8)
+
+    def hours(scenario, factor: float, **kwargs) -> list[int | None]:
+        return [_hours_to_authorise(scenario, seed, losses=20.0, deployed_authorise_factor=factor, **kwargs)
+                for seed in seeds]
+
+    climbing = hours(deployed, 1.0)
+    assert all(h is not None for h in climbing)
+    assert hours(deployed, 0.0) == [None] * len(seeds)
+    assert hours(deployed, 0.0, violations=1) == climbing
+    assert hours(deployed, 0.0, opponent_fires=ARMOUR) == hours(deployed, 1.0, opponent_fires=ARMOUR)
+    peacetime = with_governments(mini, ("L1", "L4"), ("L1", "L4"))
+    assert hours(peacetime, 0.0) == hours(peacetime, 1.0)
+
+
+def test_a_new_episode_holds_deployed_orders_again_after_an_earlier_violation(mini):
+    """The hold counts violations from the start of the episode: after ``stand_down`` an old violation no
+    longer frees the orders."""
+    deployed = with_governments(mini, ("L2", "L4"), ("L2", "L4"))
+    model = BorderModel(deployed.with_params({"authorise_rate": 1e6, "deployed_authorise_factor": 0.0}), seed=1)
+    gov = model.government_list[0]
+    gov.losses_since_agreement = 20.0
+    model.ceasefire.violations = 1
+    gov.step()
+    assert gov.authorised == MORTARS + 1
+    gov.stand_down()
+    gov.losses_since_agreement = 20.0
+    gov.step()
+    assert gov.authorised == MORTARS
