@@ -17,7 +17,7 @@ import mesa
 from mesa.agent import AgentSet
 import numpy as np
 
-from sim import casualties, crowds, displacement, escalation, tension
+from sim import casualties, crowds, displacement, escalation, incursion, tension
 from sim.agents import BorderPost, Government, Mediator, Village
 from sim.ceasefire import Ceasefire, Phase
 from sim.geography import SIDES
@@ -27,7 +27,8 @@ from sim.scenario import ResolvedTrigger, Scenario, load_scenario
 from sim.state import BorderState
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
-STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders", "front", "crowds")
+STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders", "front",
+           "crowds", "incursions")
 """Independent random streams, one per rule, so a change in one rule's draws leaves the others aligned."""
 
 RETURN_PHASES = (Phase.HOLDING, Phase.STABILISED, Phase.WITHDRAWAL)
@@ -79,7 +80,10 @@ class BorderModel(mesa.Model):
         self._exposure = casualties.exposure_kernels(geo, self.params, self._village_masks)
         self._threat = displacement.threat_kernels(self.params, geo.segment_village_km)
         self._crowds_on = crowds.enabled(self.params)
-        self._crowd_home = crowds.home_villages(geo)
+        self._nearest_village = crowds.home_villages(geo)
+        govs = scenario.spec.governments
+        self._offensive = np.array([getattr(govs, side).offensive for side in SIDES])
+        self._incursions_on = incursion.enabled(self.params, self._offensive)
         self._day_of_step = [scenario.time_of_step(k).timetuple().tm_yday for k in range(self.n_steps + 1)]
         self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
         self._triggers_by_step: dict[int, list[ResolvedTrigger]] = {}
@@ -183,7 +187,10 @@ class BorderModel(mesa.Model):
         losses = casualties.inflict(state, geo, params, dt, self.streams["casualties"], self._village_masks,
                                     self._exposure)
         if self._crowds_on:
-            crowds.expose(state, params, dt, self.streams["crowds"], self._crowd_home, losses)
+            crowds.expose(state, params, dt, self.streams["crowds"], self._nearest_village, losses)
+        if self._incursions_on:
+            incursion.expose(state, params, dt, self.streams["incursions"], self._offensive, self._nearest_village,
+                             losses)
         for gov in self.government_list:
             gov.note_losses(int(losses.dead_by_segment[gov.side_index].sum()), dt)
         self._count_lethal(losses.dead_by_segment.sum(axis=0))
@@ -192,7 +199,7 @@ class BorderModel(mesa.Model):
             self.ceasefire.phase == Phase.NONE and not (state.rung >= ARMED).any())
         displacement.move_people(state, params, dt, self._threat, returns)
         if self._crowds_on:
-            crowds.gather(state, params, self._crowd_home)  # with the people still present after evacuation
+            crowds.gather(state, params, self._nearest_village)  # with the people still present after evacuation
 
         top = int(state.rung.max())
         np.maximum(state.peak_rung, state.rung, out=state.peak_rung)

@@ -223,6 +223,13 @@ SPECS: dict[str, ParameterSpec] = {
         0.05, "per hour per person at L1", "Hazard that a person in a crowd is hit while the other side fires "
         "small arms on the segment; heavier fire scales by the lethality profile.",
         prior=(0.003, 0.3), log_prior=True),
+    "incursion_hit_rate": P(
+        0.0, "per hour per person present", "Hazard that a person still present in a village entered by the other "
+        "side's offensive (its armour firing on the village's segment) is hit (sim/incursion.py). 0 = off (the "
+        "default without calibration/fitted.yaml).",
+        "fitted; E07 tanks entered Internatsional (utrk.kg 56978); E13 TJ forces in KG villages, >180 houses "
+        "burned in Ak-Sai (maralfm.kg), 418 KG houses destroyed against ~20 TJ (CABAR.asia 2023; TJ MFA)",
+        prior=(1e-4, 3e-2), log_prior=True),
     "crowd_disperse_rate": P(
         0.25, "per hour", "Share of a crowd under armed fire that leaves each hour.",
         "hand-set: fire at Golovnoi lasted from ~14:00 to ~20:00 on 29 Apr 2021 (24.kg 192968)"),

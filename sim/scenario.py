@@ -50,6 +50,8 @@ class InitialTension(StrictModel):
 class GovernmentSpec(StrictModel):
     authorised: str = "L1"
     arsenal: str = "L4"
+    offensive: bool = False
+    """Its forces enter the other side's border villages once they fire armour (sim/incursion.py)."""
 
     @pydantic.field_validator("authorised", "arsenal")
     @classmethod

@@ -48,3 +48,11 @@ def write_posterior(folder: Path, rows: dict[str, list[float]]) -> Path:
     fitted.write_text("values:\n" + "".join(f"  {k}: {v}\n" for k, v in median.items())
                       + "posterior_draws: draws/posterior.csv\n")
     return fitted
+
+
+def on_the_offensive(scenario: Scenario, *sides: str) -> Scenario:
+    """The scenario with the named governments on the offensive (sim/incursion.py)."""
+    govs = scenario.spec.governments
+    update = {side: getattr(govs, side).model_copy(update={"offensive": True}) for side in sides}
+    spec = scenario.spec.model_copy(update={"governments": govs.model_copy(update=update)})
+    return dataclasses.replace(scenario, spec=spec)

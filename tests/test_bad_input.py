@@ -129,6 +129,8 @@ CASES = [
      [r"mini\.yaml: parameters\.overrides\.escalate_rate: expected a non-negative number"]),
     ("bad-level", SCENARIO, data(lambda d: d["governments"]["KG"].update(arsenal="L7")), [],
      [r"mini\.yaml: governments\.KG\.arsenal: expected a level 'calm' or 'L0'\.\.'L4'.*'L7'"]),
+    ("bad-offensive", SCENARIO, data(lambda d: d["governments"]["TJ"].update(offensive="maybe")), [],
+     [r"mini\.yaml: governments\.TJ\.offensive: .*valid boolean.*'maybe'"]),
     ("bad-trigger-level", SCENARIO, trigger(level="L7"), [],
      [r"mini\.yaml: triggers\[0\]\.level: expected a level .*'L7'"]),
     ("missing-geography-file", SCENARIO, scenario(geography="nowhere.yaml"), [],

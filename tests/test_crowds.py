@@ -53,7 +53,7 @@ def test_no_crowd_where_the_fighting_began_armed(mini):
 
 def test_a_crowd_never_outnumbers_the_people_present(stones_then_shots):
     model = BorderModel(stones_then_shots, seed=3, crowd_size=10**6, crowd_hit_rate=0.2)
-    home = model._crowd_home
+    home = model._nearest_village
     for _ in range(30):
         model.step()
         for side in (0, 1):

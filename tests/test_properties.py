@@ -19,7 +19,7 @@ from sim.ladder import N_RUNGS, Rung, level_name, parse_level
 from sim.model import BorderModel
 from sim.parameters import SPECS, resolve
 from sim.scenario import load_scenario
-from tests.conftest import DATA, with_governments
+from tests.conftest import DATA, on_the_offensive, with_governments
 
 STEPS = 48
 FITTED = {name: spec for name, spec in SPECS.items() if spec.prior is not None}
@@ -99,6 +99,19 @@ def test_invariants_hold_with_crowds_at_the_line(stones_then_shots, seed, params
         model.step()
         _check_invariants(model, population, previous)
         assert (model.state.crowd >= 0).all()
+
+
+@SETTINGS
+@given(seed=SEEDS, params=PARAMS, sides=st.sampled_from([("KG",), ("TJ",), ("KG", "TJ")]), hit=st.floats(0.0, 5.0))
+def test_invariants_hold_with_incursions_into_villages(mini, seed, params, sides, hit):
+    """An offensive's armour in the villages, however hard it hits, never breaks the head count (sim/incursion.py)."""
+    scenario = on_the_offensive(with_governments(mini, ("L3", "L4"), ("L3", "L4")), *sides)
+    model = BorderModel(scenario, seed=seed, **{**params, "incursion_hit_rate": hit})
+    population = model.geography.village_population.copy()
+    previous = {"military_dead": model.state.military_dead.copy(), "civilian_dead": model.state.civilian_dead.copy()}
+    for _ in range(STEPS):
+        model.step()
+        _check_invariants(model, population, previous)
 
 
 @SETTINGS
