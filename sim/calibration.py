@@ -85,6 +85,9 @@ PRIOR_REASONS: dict[str, str] = {
     "deployed_authorise_factor": "0 (forces deployed for war keep the orders they came with until a ceasefire has "
                                  "failed) to 1 (their orders climb as anyone's); E13's heavy weapons came on 16 Sep, "
                                  "after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)",
+    "incursion_hit_rate": "a person still in an entered village hit every ~4 days (1e-4/h) to every ~1.4 days "
+                          "(0.03/h); 418 KG houses destroyed in 2022 against ~20 TJ (CABAR.asia 2023; TJ MFA), KG / TJ "
+                          "deaths 36 / 19 and 62 / 41 (calibration/episodes.yaml)",
     "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
                    ">100 dead agreed in ~13 h, E07 in ~31 h",
     "crowd_hit_rate": "a person in a crowd under small-arms fire hit every ~3 h (0.3/h) to every ~2 weeks (0.003/h); "
