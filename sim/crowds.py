@@ -25,18 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.casualties import StepLosses
-from sim.geography import Geography
 from sim.ladder import ARMED, CALM, CIVIL
 from sim.state import BorderState, hazard_to_prob
-
-
-def home_villages(geo: Geography) -> np.ndarray:
-    """Index of each side's nearest village to each segment (int[2, S]): where its crowd comes from."""
-    home = np.zeros((2, geo.n_segments), dtype=np.int64)
-    for side in (0, 1):
-        own = np.flatnonzero(geo.village_side == side)
-        home[side] = own[geo.segment_village_km[:, own].argmin(axis=1)]
-    return home
 
 
 def enabled(params: dict) -> bool:

@@ -93,6 +93,15 @@ class Geography:
     def place_ids(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.spec.places)
 
+    def nearest_villages(self) -> np.ndarray:
+        """Index of each side's nearest village to each segment (int[2, S]): where a crowd at the line comes
+        from (sim/crowds.py) and which village an offensive across the segment enters (sim/incursion.py)."""
+        nearest = np.zeros((2, self.n_segments), dtype=np.int64)
+        for side in (0, 1):
+            own = np.flatnonzero(self.village_side == side)
+            nearest[side] = own[self.segment_village_km[:, own].argmin(axis=1)]
+        return nearest
+
 
 def load_geography(path: Path) -> Geography:
     """Read, check and build a geography file; cached, since every run of an ensemble shares it."""

@@ -32,7 +32,7 @@ def enabled(params: dict, offensive: np.ndarray) -> bool:
 
 def entered(state: BorderState, offensive: np.ndarray, home: np.ndarray) -> np.ndarray:
     """Which villages an offensive is in now (bool[V]): the defending side's nearest village of every segment
-    where the attacker fires at armour or heavier. ``home`` is int[2, S] from :func:`sim.crowds.home_villages`."""
+    where the attacker fires at armour or heavier. ``home`` is int[2, S] from :meth:`sim.geography.Geography.nearest_villages`."""
     inside = np.zeros(state.present.size, dtype=bool)
     for attacker in np.flatnonzero(offensive):
         defender = 1 - attacker

@@ -80,7 +80,7 @@ class BorderModel(mesa.Model):
         self._exposure = casualties.exposure_kernels(geo, self.params, self._village_masks)
         self._threat = displacement.threat_kernels(self.params, geo.segment_village_km)
         self._crowds_on = crowds.enabled(self.params)
-        self._nearest_village = crowds.home_villages(geo)
+        self._nearest_village = geo.nearest_villages()
         govs = scenario.spec.governments
         self._offensive = np.array([getattr(govs, side).offensive for side in SIDES])
         self._incursions_on = incursion.enabled(self.params, self._offensive)

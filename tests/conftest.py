@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,13 +30,18 @@ def finished(scenario: Scenario | Path | str, seed: int, **kwargs) -> BorderMode
     return model
 
 
+def _changing_governments(scenario: Scenario, changes: dict[str, dict[str, Any]]) -> Scenario:
+    """The scenario with the given fields of each named government (KG, TJ) changed."""
+    govs = scenario.spec.governments
+    update = {side: getattr(govs, side).model_copy(update=fields) for side, fields in changes.items()}
+    spec = scenario.spec.model_copy(update={"governments": govs.model_copy(update=update)})
+    return dataclasses.replace(scenario, spec=spec)
+
+
 def with_governments(scenario: Scenario, kg: tuple[str, str], tj: tuple[str, str]) -> Scenario:
     """The scenario with other (authorised, arsenal) levels for the two governments."""
-    govs = scenario.spec.governments
-    spec = scenario.spec.model_copy(update={"governments": govs.model_copy(update={
-        "KG": govs.KG.model_copy(update={"authorised": kg[0], "arsenal": kg[1]}),
-        "TJ": govs.TJ.model_copy(update={"authorised": tj[0], "arsenal": tj[1]})})})
-    return dataclasses.replace(scenario, spec=spec)
+    return _changing_governments(scenario, {"KG": {"authorised": kg[0], "arsenal": kg[1]},
+                                            "TJ": {"authorised": tj[0], "arsenal": tj[1]}})
 
 
 def write_posterior(folder: Path, rows: dict[str, list[float]]) -> Path:
@@ -52,7 +58,4 @@ def write_posterior(folder: Path, rows: dict[str, list[float]]) -> Path:
 
 def on_the_offensive(scenario: Scenario, *sides: str) -> Scenario:
     """The scenario with the named governments on the offensive (sim/incursion.py)."""
-    govs = scenario.spec.governments
-    update = {side: getattr(govs, side).model_copy(update={"offensive": True}) for side in sides}
-    spec = scenario.spec.model_copy(update={"governments": govs.model_copy(update=update)})
-    return dataclasses.replace(scenario, spec=spec)
+    return _changing_governments(scenario, {side: {"offensive": True} for side in sides})
