@@ -127,10 +127,16 @@ class Government(mesa.Agent):
         self.lull_rearm_used = False
         self.violations_before_episode = self.model.ceasefire.violations
 
+    @property
+    def deployed_for_war(self) -> bool:
+        """Its forces came into the episode with mortars or heavier authorised (September 2022), rather than
+        with the small arms of border guards (April 2021)."""
+        return self.initial_authorised > ARMED
+
     def _holds_deployed_orders(self) -> bool:
-        """Forces deployed for war (mortars or heavier authorised from the start) and no ceasefire of this
-        episode violated yet: the decision to bring heavier weapons is the decision to go back to war."""
-        return (self.initial_authorised > ARMED
+        """Forces deployed for war and no ceasefire of this episode violated yet: the decision to bring
+        heavier weapons is the decision to go back to war."""
+        return (self.deployed_for_war
                 and self.model.ceasefire.violations == self.violations_before_episode)
 
     def _may_rearm(self, phase: Phase) -> bool:
@@ -140,7 +146,7 @@ class Government(mesa.Agent):
         answered by a new agreement, is not taken again on every lull. September 2022 saw two heavy
         returns after agreements, on 16 Sep from ~05:00 and on 17 Sep at 08:50 (facts E13), not one
         after each of its ceasefires."""
-        lull = (phase == Phase.AGREED and self.initial_authorised > ARMED
+        lull = (phase == Phase.AGREED and self.deployed_for_war
                 and not self.lull_rearm_used)
         return phase == Phase.VIOLATED or lull
 

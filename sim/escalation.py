@@ -14,7 +14,8 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
   slowed by its recent losses), and it drops to what is authorised when orders come;
 * :func:`spread` — armed fire ignites neighbouring segments along the graph;
 * :func:`open_front` — a government at war (mortars or heavier authorised, armed fire somewhere) has its
-  forces open fire anywhere along the disputed line;
+  forces open fire along the disputed line: anywhere if it came into the episode deployed for war, fading
+  with distance from the fire if its war grew out of a local incident (:func:`front_reach`);
 * :func:`break_ceasefire` — while a ceasefire is in force, a side on a tense segment opens fire anyway.
 
 Every function draws a fixed number of random numbers per call, whatever the state, so two runs with the
@@ -120,25 +121,46 @@ def spread(state: BorderState, params: dict, dt: float, rng: np.random.Generator
 
 
 def open_front(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
-               ceiling: np.ndarray, suppress: np.ndarray) -> np.ndarray:
+               ceiling: np.ndarray, suppress: np.ndarray, deployed: np.ndarray,
+               closeness: np.ndarray) -> np.ndarray:
     """War by order: once armed fire has begun somewhere, a side whose government authorises mortars (L2) or
-    heavier opens armed fire (L1) on disputed segments where it is not yet firing, anywhere along the line,
-    at ``front_rate`` per rung authorised above L1 (× dispute, minus what a ceasefire or monitors suppress).
+    heavier opens armed fire (L1) on disputed segments where it is not yet firing, at ``front_rate`` per rung
+    authorised above L1 (× dispute, minus what a ceasefire or monitors suppress), × the front's reach
+    (:func:`front_reach`).
 
     Why not only :func:`spread`: in 2022 fire ran along the whole Batken perimeter within a day, well beyond
     the neighbours of the first clash; neighbour contagion fast enough for that would make every shoot-out a
-    war. Returns the mask of segments it brought out of calm."""
+    war. ``deployed`` (bool[2]) and ``closeness`` (float[S, S]) are as in :func:`front_reach`. Returns the
+    mask of segments it brought out of calm."""
     u = rng.random(state.posture.shape)
     at_war = np.maximum(ceiling - ARMED, 0)  # rungs authorised above small arms, per side
     if not at_war.any() or state.rung.max() < ARMED:
         return np.zeros(state.rung.shape, dtype=bool)
     was_calm = state.rung == CALM
-    rate = params["front_rate"] * at_war[:, None] * state.dispute * (1.0 - suppress)
+    reach = front_reach(state, deployed, closeness)
+    rate = params["front_rate"] * at_war[:, None] * reach * state.dispute * (1.0 - suppress)
     opened = (u < hazard_to_prob(rate, dt)) & (state.posture < ARMED)
     if opened.any():
         state.posture[opened] = ARMED
         state.refresh_rung()
     return was_calm & (state.rung > CALM)
+
+
+def front_reach(state: BorderState, deployed: np.ndarray, closeness: np.ndarray) -> np.ndarray:
+    """How far each side's front reaches to each segment (float[2, S], 1 = fully): everywhere for a side
+    whose government came into the episode deployed for war (``deployed``, bool[2]), otherwise the
+    ``closeness`` (float[S, S], ``exp(-front_decay_per_km × km)`` between segments) of the nearest segment
+    under armed fire.
+
+    Why: April 2021's war grew out of a quarrel over water at Golovnoi and stayed in the Batken and Leilek
+    sectors (19 named sites); September 2022's forces came deployed, with mortars from the first hours, and
+    fought "along the entire perimeter". A front that reaches the whole line for both spreads April over
+    every segment and evacuates more than twice its documented 40,649 (calibration/README.md)."""
+    armed = state.rung >= ARMED
+    if not armed.any():
+        return np.zeros(state.posture.shape)
+    near_fire = closeness[armed].max(axis=0)
+    return np.where(deployed[:, None], 1.0, near_fire[None, :])
 
 
 def break_ceasefire(state: BorderState, params: dict, dt: float, rng: np.random.Generator,

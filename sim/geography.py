@@ -72,6 +72,7 @@ class Geography:
     segment_disputed: np.ndarray  # bool[S]
     segment_resource: tuple[str, ...]
     segment_length_km: np.ndarray  # float[S]
+    segment_midpoint: np.ndarray  # float[S, 2]: (lat, lon) halfway between the segment's two places
     segment_neighbours: np.ndarray  # float[S, S]: 1 for adjacent segments, 0 otherwise
     village_ids: tuple[str, ...]  # populated places
     village_side: np.ndarray  # int[V]: 0 = KG, 1 = TJ
@@ -101,6 +102,12 @@ class Geography:
             own = np.flatnonzero(self.village_side == side)
             nearest[side] = own[self.segment_village_km[:, own].argmin(axis=1)]
         return nearest
+
+    def segment_km_apart(self) -> np.ndarray:
+        """Great-circle km between the midpoints of each pair of segments (float[S, S]): how far an order to
+        open fire travels from the fight it answers (sim/escalation.py, ``open_front``)."""
+        mid = self.segment_midpoint
+        return haversine_km(mid[:, None, :], mid[None, :, :])
 
 
 def load_geography(path: Path) -> Geography:
@@ -180,6 +187,7 @@ def _arrays(path: Path, spec: GeographySpec, graph: nx.Graph) -> Geography:
         segment_disputed=np.array([e.status == "disputed" for e in borders]),
         segment_resource=tuple(e.resource or "none" for e in borders),
         segment_length_km=np.array([e.length_km for e in borders]),
+        segment_midpoint=mid,
         segment_neighbours=_segment_neighbours(graph, ends),
         village_ids=tuple(p.id for p in villages),
         village_side=np.array([SIDES.index(p.side) for p in villages]),

@@ -84,12 +84,14 @@ class BorderModel(mesa.Model):
         govs = scenario.spec.governments
         self._offensive = np.array([getattr(govs, side).offensive for side in SIDES])
         self._incursions_on = incursion.enabled(self.params, self._offensive)
+        self._front_closeness = np.exp(-self.params["front_decay_per_km"] * geo.segment_km_apart())
         self._day_of_step = [scenario.time_of_step(k).timetuple().tm_yday for k in range(self.n_steps + 1)]
         self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
         self._triggers_by_step: dict[int, list[ResolvedTrigger]] = {}
         for trig in scenario.triggers:
             self._triggers_by_step.setdefault(trig.step, []).append(trig)
         self._create_agents()
+        self._deployed_for_war = np.array([gov.deployed_for_war for gov in self.government_list])
         self.datacollector = mesa.DataCollector(model_reporters=REPORTERS)
         self._record()
 
@@ -179,7 +181,8 @@ class BorderModel(mesa.Model):
                                  suppress, params["ceasefire_deescalate_rate"])
         started |= escalation.spread(state, params, dt, self.streams["spread"], geo.segment_neighbours,
                                      ceiling, arsenal, suppress)
-        started |= escalation.open_front(state, params, dt, self.streams["front"], ceiling, suppress)
+        started |= escalation.open_front(state, params, dt, self.streams["front"], ceiling, suppress,
+                                         self._deployed_for_war, self._front_closeness)
         started |= escalation.break_ceasefire(state, params, dt, self.streams["violations"], arsenal,
                                               (1.0 - cover) / resolve, self.ceasefire.in_force)
         self._count_incidents(started)

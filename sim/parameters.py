@@ -128,6 +128,15 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set; E13 fire along 'the entire perimeter' of Batken within a day (KG border service via TRT/TASS); "
         "E07 17-30 segments in two days (calibration/episodes.yaml)",
         prior=(0.002, 0.3), log_prior=True),
+    "front_decay_per_km": P(
+        0.0, "per km",
+        "How the front of a war that grew out of a local incident fades with distance: for a government that came "
+        "into the episode with small arms or less authorised, the front hazard on a segment is x exp(-decay x km "
+        "from the nearest segment under armed fire). A government deployed for war (mortars or heavier authorised "
+        "from the start) opens fire anywhere. 0 = anywhere for both (the default without calibration/fitted.yaml).",
+        "fitted; E07 fire in the Batken and Leilek sectors, 19 named sites (17-30) of the 43 mapped segments "
+        "(calibration/episodes.yaml); E13 'along the entire perimeter' (KG border service via TRT/TASS)",
+        prior=(0.003, 0.3), log_prior=True),
     "orders_loss_gain": P(
         0.0, "per own death in the last 24 h",
         "Urgency of orders: a pressed government's authorisation hazard is multiplied by 1 + gain x its own deaths "

@@ -66,20 +66,26 @@ def _front_state(mini):
     return state
 
 
+def _front_anywhere(state) -> tuple[np.ndarray, np.ndarray]:
+    """``deployed`` and ``closeness`` for a front with no limit of distance (``front_decay_per_km`` = 0)."""
+    n = state.rung.size
+    return np.array([False, False]), np.ones((n, n))
+
+
 def test_no_front_opens_under_peacetime_orders(mini):
     state = _front_state(mini)
     before = state.posture.copy()
     rng = np.random.default_rng(0)
     for _ in range(50):
         open_front(state, dict(mini.params, front_rate=100.0), 1.0, rng, np.array([ARMED, ARMED]),
-                   np.zeros(state.rung.size))
+                   np.zeros(state.rung.size), *_front_anywhere(state))
     np.testing.assert_array_equal(state.posture, before)
 
 
 def test_a_government_at_war_opens_fire_along_the_line_and_only_its_own_side(mini):
     state = _front_state(mini)
     opened = open_front(state, dict(mini.params, front_rate=100.0), 1.0, np.random.default_rng(0),
-                        np.array([MORTARS, ARMED]), np.zeros(state.rung.size))
+                        np.array([MORTARS, ARMED]), np.zeros(state.rung.size), *_front_anywhere(state))
     assert (state.posture[0] >= ARMED).all()          # KG at war: every segment
     assert (state.posture[1, 1:] == CALM).all()       # TJ under peacetime orders: untouched
     assert opened[1:].all() and not opened[0]         # new incidents where it was calm
@@ -88,7 +94,7 @@ def test_a_government_at_war_opens_fire_along_the_line_and_only_its_own_side(min
 def test_no_front_while_no_armed_fire_anywhere(mini):
     model = BorderModel(mini, seed=0)
     opened = open_front(model.state, dict(mini.params, front_rate=100.0), 1.0, np.random.default_rng(0),
-                        np.array([MORTARS, MORTARS]), np.zeros(model.state.rung.size))
+                        np.array([MORTARS, MORTARS]), np.zeros(model.state.rung.size), *_front_anywhere(model.state))
     assert not opened.any() and model.state.rung.max() == CALM
 
 
@@ -99,6 +105,53 @@ def test_the_front_widens_a_war_beyond_neighbour_spread():
     wide = [summarise(finished(scenario, s, front_rate=0.2, **only))["segments_involved"] for s in range(5)]
     assert max(narrow) == 1  # the trigger's segment
     assert min(wide) >= 10
+
+
+def test_a_local_wars_front_fades_with_distance_but_a_deployed_one_reaches_the_whole_line():
+    """Fire at Golovnoi; both governments at war, only KG deployed for war from the start. KG opens fire on
+    every segment; TJ near Golovnoi only, not in the Leilek sector ~70 km away nor at Dzhekendi (120 km)."""
+    model = BorderModel(SCENARIOS / "april2021.yaml", seed=0)
+    state, geo = model.state, model.geography
+    fire = geo.segment_index("golovnoi_water")
+    state.posture[:, fire] = ARMED
+    state.refresh_rung()
+    km = geo.segment_km_apart()[fire]
+    opened = open_front(state, dict(model.params, front_rate=100.0), 1.0, np.random.default_rng(0),
+                        np.array([MORTARS, MORTARS]), np.zeros(state.rung.size), np.array([True, False]),
+                        np.exp(-0.3 * geo.segment_km_apart()))
+    assert (state.posture[0] >= ARMED).all()
+    assert (state.posture[1, km < 5] >= ARMED).all()
+    assert (state.posture[1, km > 50] == CALM).all()
+    assert opened.sum() == opened.size - 1 and not opened[fire]  # KG's fire brings every other segment out of calm
+
+
+def test_the_front_decay_leaves_a_war_of_deployed_forces_unchanged():
+    """September 2022's governments came deployed for war: their front reaches the whole line whatever the decay."""
+    scenario = SCENARIOS / "sept2022.yaml"
+    for seed in range(3):
+        anywhere = summarise(finished(scenario, seed, front_decay_per_km=0.0))
+        local = summarise(finished(scenario, seed, front_decay_per_km=0.3))
+        assert local == anywhere
+
+
+def test_a_war_grown_from_a_local_incident_stays_nearer_its_start_with_a_front_decay():
+    """April 2021's governments came with small arms authorised: a front that fades with distance involves
+    fewer segments and displaces fewer people than one that reaches the whole line."""
+    scenario = SCENARIOS / "april2021.yaml"
+    runs = {decay: [summarise(finished(scenario, seed, front_decay_per_km=decay)) for seed in range(10)]
+            for decay in (0.0, 0.1)}
+    for key in ("segments_involved", "peak_displaced_kg"):
+        anywhere, local = (sum(run[key] for run in runs[decay]) for decay in (0.0, 0.1))
+        assert local < 0.8 * anywhere, key
+
+
+def test_segments_are_as_far_apart_as_their_midpoints():
+    geo = BorderModel(SCENARIOS / "april2021.yaml", seed=0).geography
+    km = geo.segment_km_apart()
+    np.testing.assert_allclose(km, km.T)
+    np.testing.assert_allclose(np.diag(km), 0.0)
+    golovnoi, dzhekendi = geo.segment_index("golovnoi_water"), geo.segment_index("dzhekendi_toyvaron")
+    assert 100 < km[golovnoi, dzhekendi] < 140  # Batken district to the eastern front, across the map
 
 
 def test_a_violated_ceasefire_restores_the_wars_orders(mini):
