@@ -88,6 +88,9 @@ PRIOR_REASONS: dict[str, str] = {
     "incursion_hit_rate": "a person still in an entered village hit every ~4 days (1e-4/h) to every ~1.4 days "
                           "(0.03/h); 418 KG houses destroyed in 2022 against ~20 TJ (CABAR.asia 2023; TJ MFA), KG / TJ "
                           "deaths 36 / 19 and 62 / 41 (calibration/episodes.yaml)",
+    "front_decay_per_km": "a local war's front reaching ~330 km (0.003/km: the whole mapped line, ~200 km end to end) "
+                          "down to ~3 km (0.3/km: the next village); E07 stayed in the Batken and Leilek sectors, "
+                          "19 named sites (17-30) of 43 segments, ~70 km apart (calibration/episodes.yaml)",
     "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
                    ">100 dead agreed in ~13 h, E07 in ~31 h",
     "crowd_hit_rate": "a person in a crowd under small-arms fire hit every ~3 h (0.3/h) to every ~2 weeks (0.003/h); "
