@@ -331,11 +331,20 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(np.interp(q, cum, v))
 
 
+GENERATION_GIVEN_UP = ("Stop: the generation in progress was given up: it needed more than population / "
+                       "min_acceptance simulations (acceptance below the minimum, or the time ran out); the last "
+                       "complete generation is kept")
+"""What pyabc's terse 'Stopping: sample not ok.' means for this fit: after the deadline every simulation is
+rejected at once, so a generation cut short by time ends the same way as one whose acceptance collapsed."""
+
+
 class _ProgressHandler(logging.Handler):
-    """pyabc's generation / epsilon / acceptance log lines, on stderr as one line each."""
+    """pyabc's generation / epsilon / acceptance log lines, and why the fit stopped, on stderr as one line each."""
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
+        if msg.startswith("Stopping: sample not ok"):
+            msg = GENERATION_GIVEN_UP
         if record.levelno >= logging.WARNING or msg.startswith(("t:", "Accepted:", "Stop:")):
             print(f"calibrate: {msg}", file=sys.stderr, flush=True)
 

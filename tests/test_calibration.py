@@ -3,6 +3,7 @@ fitted.yaml, posterior.csv and the report that scenarios then pick up."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,8 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import (FitSettings, Simulator, fit, free_parameters, posterior_generation,  # noqa: E402
-                             run_summary, weighted_quantile)
+from sim.calibration import (GENERATION_GIVEN_UP, FitSettings, Simulator, _ProgressHandler, fit,  # noqa: E402
+                             free_parameters, posterior_generation, run_summary, weighted_quantile)
 from sim.calibration_report import Prediction, comparison_table, misfit_breakdown, misfit_markdown  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
@@ -271,6 +272,16 @@ def test_a_collapsed_last_generation_is_not_the_posterior():
     # no generation good enough: the least degenerate one
     t, *_ = posterior_generation(_History([skewed, collapsed]), min_ess=50.0)
     assert t == 0
+
+
+def test_progress_says_why_the_fit_stopped_and_nothing_else(capsys):
+    handler = _ProgressHandler()
+    for msg in ("t: 6, eps: 3.2e+02.", "Accepted: 150 / 3031 = 4.9e-02, ESS: 2.3e+01.", "Submitting population 6.",
+                "Stopping: sample not ok.", "Stop: Maximum walltime."):
+        handler.emit(logging.LogRecord("ABC", logging.INFO, __file__, 0, msg, None, None))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["calibrate: t: 6, eps: 3.2e+02.", "calibrate: Accepted: 150 / 3031 = 4.9e-02, ESS: 2.3e+01.",
+                     f"calibrate: {GENERATION_GIVEN_UP}", "calibrate: Stop: Maximum walltime."]
 
 
 def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target_first(tmp_path):
