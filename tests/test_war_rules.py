@@ -115,10 +115,11 @@ def test_a_local_wars_front_fades_with_distance_but_a_deployed_one_reaches_the_w
     fire = geo.segment_index("golovnoi_water")
     state.posture[:, fire] = ARMED
     state.refresh_rung()
-    km = geo.segment_km_apart()[fire]
+    km_apart = geo.segment_km_apart()
+    km = km_apart[fire]
     opened = open_front(state, dict(model.params, front_rate=100.0), 1.0, np.random.default_rng(0),
                         np.array([MORTARS, MORTARS]), np.zeros(state.rung.size), np.array([True, False]),
-                        np.exp(-0.3 * geo.segment_km_apart()))
+                        np.exp(-0.3 * km_apart))
     assert (state.posture[0] >= ARMED).all()
     assert (state.posture[1, km < 5] >= ARMED).all()
     assert (state.posture[1, km > 50] == CALM).all()
