@@ -91,6 +91,12 @@ PRIOR_REASONS: dict[str, str] = {
     "front_decay_per_km": "a local war's front reaching ~330 km (0.003/km: the whole mapped line, ~200 km end to end) "
                           "down to ~3 km (0.3/km: the next village); E07 stayed in the Batken and Leilek sectors, "
                           "19 named sites (17-30) of 43 segments, ~70 km apart (calibration/episodes.yaml)",
+    "first_use_pooling": "0 (each segment brings a new weapon into the fight on its own) to 1 (one decision per "
+                         "side, however wide the front); E07 saw no MLRS, drones or aircraft (facts E07), E13 saw "
+                         "them only after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)",
+    "evacuating_share": "from under half of a village leaving (0.4) to everyone (1); E07 evacuees were 'mainly women "
+                        "and children' (RFE/RL 2021-04-30), 40,649 of the ~68,000 Kyrgyz who live nearest a segment "
+                        "(24.kg 192886; calibration/README.md)",
     "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
                    ">100 dead agreed in ~13 h, E07 in ~31 h",
     "crowd_hit_rate": "a person in a crowd under small-arms fire hit every ~3 h (0.3/h) to every ~2 weeks (0.003/h); "

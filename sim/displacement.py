@@ -4,9 +4,11 @@ A village's *threat* is the violence on every segment weighted by rung and by di
 ``exp(-d / reach)``, where ``reach`` is ``threat_reach_km`` or the weapon's own reach if that is longer
 (rockets, drones and aircraft frighten towns far behind the line: in 2022 Isfana, Sulukta and Batken town
 were evacuated too, facts E13). Above ``evacuation_threshold`` a share of the people present leaves each
-hour; once the ceasefire holds and the threat has fallen below half the threshold, a share of the
-displaced comes back each hour. Flows are expected values rounded to whole people: evacuation is organised
-by the authorities (facts §2: the KG Emergencies Ministry's district counts), not a coin flip per family.
+hour, until ``evacuating_share`` of its living residents are gone (evacuations take mainly women and
+children, RFE/RL on 29-30 Apr 2021: the rest stay, and can be hit); once the ceasefire holds and the threat
+has fallen below half the threshold, a share of the displaced comes back each hour. Flows are expected
+values rounded to whole people: evacuation is organised by the authorities (facts §2: the KG Emergencies
+Ministry's district counts), not a coin flip per family.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def move_people(state: BorderState, params: dict, dt: float, kernels: np.ndarray
     level = threat(state, kernels)
     leaving = level > params["evacuation_threshold"]
     out = np.where(leaving, np.floor(state.present * hazard_to_prob(params["evacuation_rate"], dt)), 0)
-    out = out.astype(np.int64)
+    out = np.minimum(out.astype(np.int64), _still_leaving(state, params["evacuating_share"]))
     state.present -= out
     state.displaced += out
     if returns_allowed:
@@ -44,3 +46,11 @@ def move_people(state: BorderState, params: dict, dt: float, kernels: np.ndarray
         back = np.minimum(back.astype(np.int64), state.displaced)
         state.displaced -= back
         state.present += back
+
+
+def _still_leaving(state: BorderState, share: float) -> np.ndarray:
+    """int[V]: how many more may leave each village before ``share`` of its living residents are displaced."""
+    if share >= 1.0:
+        return state.present
+    living = state.present + state.displaced
+    return np.clip(np.floor(share * living).astype(np.int64) - state.displaced, 0, state.present)

@@ -9,7 +9,9 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
   factor as for incidents) and by its own recent losses; the first armed shot (L0 -> L1) also needs tension
   above ``arms_tension`` (most incidents stay stones and blockades), and above it a civil confrontation
   disperses more slowly (the same gate); both are capped by
-  what its government authorises (orders) and suppressed by a ceasefire and by monitors; at parity a side
+  what its government authorises (orders) and suppressed by a ceasefire and by monitors; a side's first use
+  of a weapon that needs orders (mortars or heavier) is pooled across its front (:func:`first_use_divisor`);
+  at parity a side
   steps down at ``deescalate_rate``, facing a lower opponent it reciprocates at ``reciprocate_rate`` (both
   slowed by its recent losses), and it drops to what is authorised when orders come;
 * :func:`spread` — armed fire ignites neighbouring segments along the graph;
@@ -70,6 +72,8 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     climb = params["escalate_rate"] * profile * loss * np.exp(params["tension_gain"] * (state.tension - 0.5))
     gate = arms_gate(state.tension, params["arms_tension"])
     climb = np.where(own == CIVIL, climb * gate, climb)
+    if params["first_use_pooling"] > 0.0:
+        climb = climb / first_use_divisor(own, outgunned, active & (own < cap), params["first_use_pooling"])
     up_rate = np.where(outgunned, params["retaliate_rate"], climb) * (1.0 - suppress) * active
     up = (u < hazard_to_prob(up_rate, dt)) & np.where(outgunned, own < answer_cap, own < cap)
     target_up = np.where(outgunned, np.minimum(opp, answer_cap), own + 1)
@@ -89,6 +93,27 @@ def move_postures(state: BorderState, params: dict, dt: float, rng: np.random.Ge
     target_down = np.where(over_orders, np.maximum(cap, 0), own - 1)
     state.posture[...] = np.where(up, target_up, np.where(down, np.maximum(target_down, 0), own))
     state.refresh_rung()
+
+
+def first_use_divisor(own: np.ndarray, outgunned: np.ndarray, may_climb: np.ndarray, pooling: float
+                      ) -> np.ndarray:
+    """By how much each side's climb on each segment is divided (float[2, S], >= 1): ``n ** pooling`` on the
+    ``n`` segments where a side stands at the heaviest rung it fires anywhere and would climb into a weapon
+    that needs orders (mortars or heavier) that it has not yet used in the fight; 1 elsewhere.
+
+    Why: mortars, armour, rockets and drones are brought into a fight by a command, not by each border post
+    on its own; with one independent climb per segment, a war on thirty segments brings the next weapon
+    thirty times as fast as a clash on one. At the shipped parameters that sent a third of April 2021 runs
+    to L4 (drones, MLRS), which April never saw (facts E07: "no confirmed MLRS, drones or aircraft"), and
+    most September 2022 runs to L4 before the first ceasefire, when the record has it after the ceasefire
+    of 14 Sep collapsed (calibration/README.md). ``pooling`` 0 keeps every segment's decision its own; 1
+    makes a new weapon's first use one decision per side however wide the front. Once a side fires a
+    weapon somewhere, further segments climb to it at the full rate, and an out-gunned side answers in
+    kind at ``retaliate_rate`` regardless."""
+    side_top = own.max(axis=1, keepdims=True)
+    first_use = (own == side_top) & (own >= ARMED) & ~outgunned & may_climb
+    n = first_use.sum(axis=1, keepdims=True)
+    return np.where(first_use, np.maximum(n, 1) ** pooling, 1.0)
 
 
 def arms_gate(tension: np.ndarray, threshold: float) -> np.ndarray:

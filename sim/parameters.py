@@ -91,6 +91,15 @@ SPECS: dict[str, ParameterSpec] = {
     "loss_escalation_gain": P(
         0.3, "per death in the last 24 h",
         "Escalation hazard multiplier (and de-escalation divisor) per recent own death nearby."),
+    "first_use_pooling": P(
+        0.0, "exponent (0-1)",
+        "How far a side's first use of a weapon that needs orders (mortars or heavier) is one decision for its whole "
+        "front: on the n segments where it would climb into a weapon it fires nowhere yet, each climb hazard is "
+        "divided by n ** pooling. 0 = every segment decides alone (the default); 1 = one decision per side.",
+        "not in the shipped fit: session 16's refit with it did not meet the ship criteria (calibration/README.md); "
+        "E07 saw no MLRS, drones or aircraft "
+        "(facts E07); E13's drones and MLRS came on 16 Sep, after the 14 Sep ceasefire (TJ GKNB via RIA; HRW)",
+        prior=(0.0, 1.0)),
     "deescalate_rate": P(
         0.053, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
         "the same loss multiplier that drives escalation: losses keep fighting going).", FIRST_FIT),
@@ -253,6 +262,14 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set, not fitted (the threshold was fitted in session 2 and is now fixed); "
         "E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over "
         "29 Apr-4 May (facts §2)"),
+    "evacuating_share": P(
+        1.0, "share of residents",
+        "Share of a village's residents who leave when it evacuates; the rest stay while the threat lasts (and can "
+        "be hit). 1 = everyone leaves (the default).",
+        "E07: 'some 20,000 people, mainly women and children' and '13,500 Kyrgyz, mainly women and children' "
+        "evacuated (RFE/RL 2021-04-30); not in the shipped fit: session 16's refit with it did not meet the ship "
+        "criteria (calibration/README.md)",
+        prior=(0.4, 1.0)),
     "return_rate": P(
         0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
         "hand-set; E07 majority back by 12 May (IFRC MDRKG013)"),

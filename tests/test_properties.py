@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim import displacement
 from sim.ceasefire import Ceasefire, Phase
 from sim.ensemble import derive_seeds
 from sim.ladder import N_RUNGS, Rung, level_name, parse_level
@@ -158,6 +159,28 @@ def test_derive_seeds_is_prefix_stable_and_distinct(base, n, m):
 def test_different_base_seeds_give_different_seeds(a, b):
     if a != b:
         assert set(derive_seeds(a, 5)).isdisjoint(derive_seeds(b, 5))
+
+
+@SETTINGS
+@given(share=st.floats(0.0, 1.0), rungs=st.lists(st.integers(0, 5), min_size=1, max_size=8),
+       hours=st.integers(1, 60), dead=st.integers(0, 500))
+def test_no_evacuation_takes_more_than_its_share_of_the_living(mini, share, rungs, hours, dead):
+    """Whatever the fire and however many have died, a village never has more than ``evacuating_share`` of its
+    living residents displaced (when nobody was displaced before), and nobody is lost or created."""
+    model = BorderModel(mini, seed=0)
+    state = model.state
+    n = state.rung.size
+    state.posture[0] = np.resize(np.array(rungs), n)
+    state.refresh_rung()
+    killed = np.minimum(state.present, dead)
+    state.present -= killed
+    state.civilian_dead += killed
+    before = state.present.copy()
+    params = dict(model.params, evacuating_share=share)
+    for _ in range(hours):
+        displacement.move_people(state, params, 1.0, model._threat, returns_allowed=False)
+    assert (state.displaced <= np.floor(share * before)).all()
+    assert (state.present + state.displaced == before).all() and (state.present >= 0).all()
 
 
 def _hours_to_agreement(pain_weight: float, deaths: int, draws: list[float]) -> float | None:

@@ -7,10 +7,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from sim import displacement
 from sim.ceasefire import Phase
 from sim.model import BorderModel
 from sim.outcomes import summarise
-from tests.conftest import DATA, finished
+from tests.conftest import DATA, SCENARIOS, finished
 
 SEEDS = range(12)
 
@@ -140,3 +141,29 @@ def test_hours_to_each_weapon_level_follow_the_recorded_climb(mini):
         assert reached == sorted(reached), f"seed {seed}: levels dated out of order {hours}"
         assert all(np.isnan(h) for h in hours[len(reached):]), f"seed {seed}: a gap in the climb {hours}"
     assert reached_any_level_late, "no run climbed after its onset: the test would not see a wrong date"
+
+
+def _evacuate_under_armour(share: float, hours: int = 72) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Armour on every April 2021 segment for ``hours``: (population, displaced, present) per village."""
+    model = BorderModel(SCENARIOS / "april2021.yaml", seed=0)
+    state = model.state
+    state.posture[...] = 4
+    state.refresh_rung()
+    params = dict(model.params, evacuating_share=share)
+    for _ in range(hours):
+        displacement.move_people(state, params, 1.0, model._threat, returns_allowed=False)
+    return model.geography.village_population, state.displaced, state.present
+
+
+def test_an_evacuation_leaves_behind_those_who_stay_and_everyone_leaves_by_default():
+    """With a share of 0.6, every village under threat evacuates 60% of its people (to the person) and no more;
+    with the default share of 1, the same villages empty out
+    (but for the last few: hourly flows are rounded down to whole people)."""
+    pop, displaced, present = _evacuate_under_armour(0.6)
+    threatened = displaced > 0
+    assert threatened.sum() >= 20
+    np.testing.assert_array_equal(displaced[threatened], np.floor(0.6 * pop[threatened]).astype(int))
+    np.testing.assert_array_equal(present + displaced, pop)
+    _, everyone, left = _evacuate_under_armour(1.0)
+    assert (pop[threatened] - everyone[threatened] <= 20).all()  # hourly flows are rounded down to whole people
+    assert left[~threatened].sum() == pop[~threatened].sum()

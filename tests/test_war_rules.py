@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from sim.ceasefire import Ceasefire, Phase
-from sim.escalation import arms_gate, open_front
+from sim.escalation import arms_gate, first_use_divisor, move_postures, open_front
 from sim.ladder import ARMED, ARMOUR, CALM, CIVIL, MORTARS
 from sim.model import BorderModel
 from sim.outcomes import summarise
@@ -56,6 +56,47 @@ def test_a_confrontation_above_the_arms_threshold_lasts_longer(mini):
 def test_arms_gate_is_zero_below_the_threshold_and_one_at_full_tension():
     gate = arms_gate(np.array([0.0, 0.7, 0.85, 1.0]), 0.7)
     np.testing.assert_allclose(gate, [0.0, 0.0, 0.5, 1.0])
+
+
+def test_a_first_use_is_pooled_over_the_segments_at_a_sides_heaviest_rung():
+    """KG fires small arms on four segments (its heaviest) and is calm on one; TJ fires mortars on one segment and
+    small arms on three. TJ's mortars are already in use, so its small-arms segments climb to them freely, and
+    only its climb into armour, from its one mortar segment, is a first use. KG's climbs into mortars are one
+    decision (÷ n ** pooling) over the segments where it is not out-gunned (an out-gunned side answers in
+    kind instead)."""
+    own = np.array([[ARMED, ARMED, ARMED, ARMED, CALM],
+                    [MORTARS, ARMED, ARMED, ARMED, CALM]])
+    outgunned = own[::-1] > own
+    may_climb = own > CALM
+    np.testing.assert_array_equal(first_use_divisor(own, outgunned, may_climb, 0.0), np.ones(own.shape))
+    divisor = first_use_divisor(own, outgunned, may_climb, 1.0)
+    np.testing.assert_array_equal(divisor, [[1, 3, 3, 3, 1], [1, 1, 1, 1, 1]])  # KG out-gunned on segment 0
+    np.testing.assert_allclose(first_use_divisor(own, own < CALM, may_climb, 0.5),
+                               [[2, 2, 2, 2, 1], [1, 1, 1, 1, 1]])
+
+
+def _hours_with_a_first_mortar(pooling: float, hours: int = 200) -> int:
+    """Of ``hours`` independent hours of small-arms fire on every April 2021 segment, with mortars authorised,
+    how many see KG fire its first mortar somewhere."""
+    model = BorderModel(SCENARIOS / "april2021.yaml", seed=0)
+    params = dict(model.params, escalate_rate=0.2, first_use_pooling=pooling, tension_gain=0.0)
+    rng = np.random.default_rng(1)
+    n = model.state.rung.size
+    cap = np.array([MORTARS, ARMED])
+    count = 0
+    for _ in range(hours):
+        state = dataclasses.replace(model.state, posture=np.full((2, n), ARMED))
+        state.refresh_rung()
+        move_postures(state, params, 1.0, rng, cap, np.array([5, 5]), np.zeros(n), 0.0)
+        count += bool((state.posture[0] >= MORTARS).any())
+    return count
+
+
+def test_pooling_makes_a_wide_fronts_first_use_as_slow_as_one_segments():
+    """43 segments, each climbing at 0.2 x 0.8 (the profile from small arms) per hour: unpooled, some segment
+    brings mortars in nearly every hour; pooled, the side does in ~15% of hours (1 - exp(-0.16))."""
+    assert _hours_with_a_first_mortar(0.0) > 190
+    assert 15 <= _hours_with_a_first_mortar(1.0) <= 50
 
 
 def _front_state(mini):
