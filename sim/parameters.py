@@ -96,7 +96,8 @@ SPECS: dict[str, ParameterSpec] = {
         "How far a side's first use of a weapon that needs orders (mortars or heavier) is one decision for its whole "
         "front: on the n segments where it would climb into a weapon it fires nowhere yet, each climb hazard is "
         "divided by n ** pooling. 0 = every segment decides alone (the default); 1 = one decision per side.",
-        "not in the shipped fit: session 16's refit with it did not meet the ship criteria (calibration/README.md); "
+        "not in the shipped fit: the refits of sessions 16 and 17 with it did not meet the ship criteria "
+        "(calibration/README.md); "
         "E07 saw no MLRS, drones or aircraft "
         "(facts E07); E13's drones and MLRS came on 16 Sep, after the 14 Sep ceasefire (TJ GKNB via RIA; HRW)",
         prior=(0.0, 1.0)),
@@ -267,8 +268,8 @@ SPECS: dict[str, ParameterSpec] = {
         "Share of a village's residents who leave when it evacuates; the rest stay while the threat lasts (and can "
         "be hit). 1 = everyone leaves (the default).",
         "E07: 'some 20,000 people, mainly women and children' and '13,500 Kyrgyz, mainly women and children' "
-        "evacuated (RFE/RL 2021-04-30); not in the shipped fit: session 16's refit with it did not meet the ship "
-        "criteria (calibration/README.md)",
+        "evacuated (RFE/RL 2021-04-30); not in the shipped fit: the refits of sessions 16 and 17 with it did not meet "
+        "the ship criteria (calibration/README.md)",
         prior=(0.4, 1.0)),
     "return_rate": P(
         0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
