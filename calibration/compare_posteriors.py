@@ -48,7 +48,7 @@ def read_posterior(arg: str) -> Posterior:
     path, _, label = arg.partition("=")
     try:
         draws = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError) as err:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         sys.exit(f"compare_posteriors: cannot read posterior {path}: {err}")
     if draws.empty:
         sys.exit(f"compare_posteriors: {path} holds no draws")

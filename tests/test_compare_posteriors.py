@@ -35,8 +35,10 @@ def test_one_posterior_under_two_labels_gives_identical_figures():
     assert calm_header[:2] == ["posterior", "years"] and ca[1] == "1" and ca[1:] == cb[1:]
 
 
-def test_a_missing_posterior_is_named_without_a_traceback(tmp_path):
-    missing = tmp_path / "nowhere.csv"
-    done = run_script(str(missing))
-    assert done.returncode != 0
-    assert str(missing) in done.stderr and "Traceback" not in done.stderr
+def test_a_missing_or_empty_posterior_is_named_without_a_traceback(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    for path in (tmp_path / "nowhere.csv", empty):
+        done = run_script(str(path))
+        assert done.returncode != 0
+        assert str(path) in done.stderr and "Traceback" not in done.stderr
