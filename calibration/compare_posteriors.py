@@ -7,8 +7,8 @@ to L4, and the median falls on either side), and over 100 calm years each poster
 with 39-45 lethal incidents that a report's 20 years may or may not show. Deciding on one report each can
 therefore ship or reject a fit by luck. This script re-runs every posterior with the same draws and seeds:
 
-* per seed: the expected distance over the episode targets of the distance (the report's ``misfit.csv``
-  total), how many median goals are met, how many documented figures fall inside the 90% interval;
+* per seed: the expected distance of a run over the episode targets that count in the fit (the report's
+  ``misfit.csv`` total), how many median goals are met, how many documented figures fall inside the 90% interval;
 * calm years (``BASELINE``): ``--calm-draws`` draws, each run at ``--calm-seeds`` seeds: the median, 90th
   percentile and largest lethal-incident count, and how many years have more than 25 (the measure of
   sessions 11-12).

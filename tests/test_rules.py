@@ -9,6 +9,7 @@ import pandas as pd
 
 from sim import displacement
 from sim.ceasefire import Phase
+from sim.ladder import ARMOUR
 from sim.model import BorderModel
 from sim.outcomes import summarise
 from tests.conftest import DATA, SCENARIOS, finished
@@ -147,7 +148,7 @@ def _evacuate_under_armour(share: float, hours: int = 72) -> tuple[np.ndarray, n
     """Armour on every April 2021 segment for ``hours``: (population, displaced, present) per village."""
     model = BorderModel(SCENARIOS / "april2021.yaml", seed=0)
     state = model.state
-    state.posture[...] = 4
+    state.posture[...] = ARMOUR
     state.refresh_rung()
     params = dict(model.params, evacuating_share=share)
     for _ in range(hours):
