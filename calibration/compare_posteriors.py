@@ -13,10 +13,15 @@ therefore ship or reject a fit by luck. This script re-runs every posterior with
   percentile and largest lethal-incident count, and how many years have more than 25 (the measure of
   sessions 11-12).
 
+A YAML file (``fitted.yaml`` or any file with a ``values:`` mapping of parameters) is a *point*: every
+draw is that one parameter set, so the figures show what the parameters' spread adds to a posterior's
+misfit (session 18: the shipped fit's median point against its posterior, and against a hand-set point).
+
 Parameters a posterior does not hold come from the scenarios' parameter file (``calibration/fitted.yaml``),
 so compare posteriors whose fixed parameters are the shipped ones. Usage::
 
     python calibration/compare_posteriors.py calibration/posterior.csv=shipped /tmp/fit/out/posterior.csv=refit
+    python calibration/compare_posteriors.py calibration/fitted.yaml=shipped_median calibration/posterior.csv
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim.calibration import predictive, predictive_values
 from sim.calibration_report import Prediction, comparison_table
+from sim.parameters import SPECS
 from sim.targets import TargetSet, load_targets
 
 EPISODES = ("E07", "E13")
@@ -39,20 +46,45 @@ LETHAL_YEAR = 25  # "calm years with more than 25 lethal incidents", the measure
 
 @dataclass(frozen=True)
 class Posterior:
+    """Posterior draws, or one parameter point (``point``) that every draw repeats."""
+
     label: str
     draws: pd.DataFrame
+    point: bool = False
+
+    def head(self, n: int) -> pd.DataFrame:
+        """The first ``n`` draws; for a point, ``n`` copies of it."""
+        return self.draws.loc[[0] * n].reset_index(drop=True) if self.point else self.draws.head(n)
+
+
+def read_point(path: str) -> pd.DataFrame:
+    """The ``values:`` mapping of a YAML file as a one-row frame; every name must be a model parameter."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        sys.exit(f"compare_posteriors: cannot read point {path}: {err}")
+    values = doc.get("values") if isinstance(doc, dict) else None
+    if not isinstance(values, dict) or not values:
+        sys.exit(f"compare_posteriors: {path}: expected a 'values:' mapping of parameter names to numbers")
+    unknown = sorted(set(values) - set(SPECS))
+    if unknown:
+        sys.exit(f"compare_posteriors: {path}: values: not model parameters: {', '.join(unknown)}")
+    return pd.DataFrame([values])
 
 
 def read_posterior(arg: str) -> Posterior:
     """``PATH`` or ``PATH=LABEL``; a missing or unreadable file is a user error, not a traceback."""
     path, _, label = arg.partition("=")
+    label = label or Path(path).parent.name
+    if Path(path).suffix in (".yaml", ".yml"):
+        return Posterior(label, read_point(path), point=True)
     try:
         draws = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         sys.exit(f"compare_posteriors: cannot read posterior {path}: {err}")
     if draws.empty:
         sys.exit(f"compare_posteriors: {path} holds no draws")
-    return Posterior(label or Path(path).parent.name, draws)
+    return Posterior(label, draws)
 
 
 def episode_row(post: Posterior, targets: TargetSet, n_draws: int, seed: int, workers: int,
@@ -62,7 +94,7 @@ def episode_row(post: Posterior, targets: TargetSet, n_draws: int, seed: int, wo
            "targets": 0}
     for eid in EPISODES:
         ep = targets.episodes[eid]
-        runs = predictive(ep, post.draws.head(n_draws), seed, workers, quiet)
+        runs = predictive(ep, post.head(n_draws), seed, workers, quiet)
         table = comparison_table(Prediction(ep, runs, predictive_values(ep, runs, targets.censor_at_end)),
                                  list(EPISODES))
         row["distance"] += table.loc[table["in_distance"], "mean_sq_deviation"].sum()
@@ -79,7 +111,7 @@ def calm_years(post: Posterior, targets: TargetSet, n_draws: int, seeds: list[in
     """Lethal incidents in calm years: ``n_draws`` draws, each run once per seed."""
     ep = targets.episodes["BASELINE"]
     lethal = np.concatenate([
-        predictive_values(ep, predictive(ep, post.draws.head(n_draws), seed, workers, quiet),
+        predictive_values(ep, predictive(ep, post.head(n_draws), seed, workers, quiet),
                           targets.censor_at_end)["lethal_incidents"].to_numpy(float)
         for seed in seeds])
     return {"posterior": post.label, "years": lethal.size, "median": float(np.median(lethal)),
@@ -96,7 +128,8 @@ def markdown(df: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("posteriors", nargs="+", help="posterior.csv files, each optionally =LABEL")
+    ap.add_argument("posteriors", nargs="+",
+                    help="posterior.csv files or YAML points (a values: mapping), each optionally =LABEL")
     ap.add_argument("--draws", type=int, default=200, help="draws per episode run (default 200)")
     ap.add_argument("--seeds", default="777,778", help="comma-separated predictive seeds (default 777,778)")
     ap.add_argument("--calm-draws", type=int, default=20, help="draws for the calm years; 0 skips them")

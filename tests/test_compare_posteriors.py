@@ -1,11 +1,14 @@
-"""calibration/compare_posteriors.py: the same posterior at the same seeds gives the same figures, and a
-missing posterior file is a one-line error."""
+"""calibration/compare_posteriors.py: the same posterior at the same seeds gives the same figures, a YAML point
+is the same as a posterior whose every draw is that point, and a missing or wrong input is a one-line error."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "calibration" / "compare_posteriors.py"
@@ -42,3 +45,25 @@ def test_a_missing_or_empty_posterior_is_named_without_a_traceback(tmp_path):
         done = run_script(str(path))
         assert done.returncode != 0
         assert str(path) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_yaml_point_runs_as_a_posterior_of_that_point_repeated(tmp_path):
+    fitted = REPO / "calibration" / "fitted.yaml"
+    values = yaml.safe_load(fitted.read_text())["values"]
+    repeated = tmp_path / "repeated.csv"
+    pd.DataFrame([values] * 3).to_csv(repeated, index=False)
+    done = run_script(f"{fitted}=point", f"{repeated}=csv", "--draws", "3", "--seeds", "5", "--calm-draws", "0")
+    assert done.returncode == 0, done.stderr
+    _, point, csv = table_rows(done.stdout)
+    assert (point[0], csv[0]) == ("point", "csv") and point[1:] == csv[1:]
+
+
+def test_a_point_naming_no_model_parameter_is_named_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("values: {front_rate: 0.02, frnt_decay: 0.1}\n")
+    not_a_mapping = tmp_path / "flat.yaml"
+    not_a_mapping.write_text("- 0.02\n")
+    for path, expected in ((bad, "frnt_decay"), (not_a_mapping, "values:")):
+        done = run_script(str(path))
+        assert done.returncode != 0
+        assert str(path) in done.stderr and expected in done.stderr and "Traceback" not in done.stderr
