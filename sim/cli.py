@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fit on each episode alone and predict the other (tables in <report>/out_of_sample/)")
     cal.add_argument("--out", type=Path, help="folder for fitted.yaml, posterior.csv and report/ (default: "
                      "calibration/ and results/calibration/)")
+    cal.add_argument("--history", type=Path, help="keep pyabc's database in this file (SQLite) so that the fit "
+                     "can be continued with --resume (default: a temporary file)")
+    cal.add_argument("--resume", action="store_true", help="continue the fit stored in --history FILE for up to "
+                     "--generations more generations, within --minutes and a --budget counted over the whole fit")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
@@ -147,7 +151,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             budget=args.budget, population=args.population, generations=args.generations, minutes=args.minutes,
             workers=args.workers,
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
-            params=_list(args.params), out_of_sample=args.out_of_sample))
+            params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
+            resume=args.resume))
     return 0
 
 

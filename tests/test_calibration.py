@@ -305,3 +305,38 @@ def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target
     rung = misfit.set_index("target").loc["max_rung"]
     assert rung["median_deviation"] > 0 and rung["sim_median"] == 5.0   # too high, and said so
     assert "too high" in misfit_markdown(misfit)
+
+
+def test_a_fit_kept_in_a_history_file_continues_where_it_stopped(tmp_path):
+    """--history/--resume: the continued fit adds generations to the stored ones (a lower epsilon, more
+    simulations in total) and refuses to continue with other parameters."""
+    scenario = mini_scenario(tmp_path, violent=True)
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 4, "range": [2, 6], "sources": ["test"]},
+               "injured_kg": {"output": "injured_kg", "point": 12, "range": [8, 16], "sources": ["test"]}}
+    ts = load_targets(episodes_file(tmp_path, targets, scenario, ids=("A",)))
+    db = tmp_path / "abc.db"
+    settings = FitSettings(population=12, generations=1, budget=400, walltime_minutes=5.0, workers=1, seed=4,
+                           quiet=True, params=("escalate_rate", "military_casualty_rate"), history=db)
+    first = fit(ts, settings)
+    assert db.is_file() and len(first.generations) == 1
+    more = fit(ts, FitSettings(**{**settings.__dict__, "resume": True}))
+    assert [g["generation"] for g in more.generations] == [0, 1]
+    assert more.generations[0]["epsilon"] == pytest.approx(first.generations[0]["epsilon"])
+    assert more.generations[1]["epsilon"] < more.generations[0]["epsilon"]
+    assert more.simulations > first.simulations
+    with pytest.raises(UserError, match="escalate_rate"):
+        fit(ts, FitSettings(**{**settings.__dict__, "resume": True, "params": ("escalate_rate",)}))
+
+
+def test_history_and_resume_are_checked_before_anything_runs(tmp_path, capsys):
+    existing = tmp_path / "abc.db"
+    existing.write_text("")
+    cases = ((["--resume"], "--resume needs --history"),
+             (["--resume", "--history", str(tmp_path / "none.db")], "does not exist"),
+             (["--history", str(existing)], "add --resume"),
+             (["--out-of-sample", "--history", str(tmp_path / "new.db")], "--out-of-sample"))
+    for extra, message in cases:
+        assert main(["calibrate", "--quick", "--out", str(tmp_path / "o"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "new.db").exists()
