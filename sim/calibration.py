@@ -258,8 +258,8 @@ class FitSettings:
     """Where pyabc's database is kept, so that ``resume`` can continue the fit; None: a temporary file."""
     resume: bool = False
     """Continue the fit stored in ``history`` for up to ``generations`` more generations. Why: a fit on two
-    cores stops at its time cap while the posterior is still broad (session 18: 90% intervals of 1.5-2 decades
-    per parameter after 7 generations), and each further generation costs about twice the last."""
+    cores stops at its time cap while the posterior is still broad (session 18: 90% intervals up to two decades
+    wide after 7 generations), and each further generation costs about twice the last."""
     min_ess_fraction: float = 0.1
     """The posterior is the last generation whose effective sample size is at least this share of the
     population. Why: a late generation can put nearly all its weight on one or two particles (session 6: ESS 1.2
@@ -459,6 +459,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
 def _database(history: Path | None):
     """pyabc's database URL: the kept file ``history``, or a temporary file removed afterwards."""
     if history is not None:
+        Path(history).parent.mkdir(parents=True, exist_ok=True)
         yield "sqlite:///" + str(Path(history).resolve())
         return
     with tempfile.TemporaryDirectory(prefix="bordersim-abc-") as tmp:

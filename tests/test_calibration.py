@@ -4,6 +4,7 @@ fitted.yaml, posterior.csv and the report that scenarios then pick up."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -319,13 +320,13 @@ def test_a_fit_kept_in_a_history_file_continues_where_it_stopped(tmp_path):
                            quiet=True, params=("escalate_rate", "military_casualty_rate"), history=db)
     first = fit(ts, settings)
     assert db.is_file() and len(first.generations) == 1
-    more = fit(ts, FitSettings(**{**settings.__dict__, "resume": True}))
+    more = fit(ts, replace(settings, resume=True))
     assert [g["generation"] for g in more.generations] == [0, 1]
     assert more.generations[0]["epsilon"] == pytest.approx(first.generations[0]["epsilon"])
     assert more.generations[1]["epsilon"] < more.generations[0]["epsilon"]
     assert more.simulations > first.simulations
     with pytest.raises(UserError, match="escalate_rate"):
-        fit(ts, FitSettings(**{**settings.__dict__, "resume": True, "params": ("escalate_rate",)}))
+        fit(ts, replace(settings, resume=True, params=("escalate_rate",)))
 
 
 def test_history_and_resume_are_checked_before_anything_runs(tmp_path, capsys):
