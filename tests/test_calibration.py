@@ -109,10 +109,12 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
     ep_file = episodes_file(tmp_path, targets, scenario)
     out = tmp_path / "fit"
     code = main(["calibrate", "--quick", "--quiet", "--episodes-file", str(ep_file), "--out", str(out),
-                 "--workers", "2", "--seed", "5"])
+                 "--workers", "2", "--seed", "5", "--history", str(tmp_path / "kept" / "abc.db")])
     assert code == 0
     fitted = yaml.safe_load((out / "fitted.yaml").read_text())
     assert fitted["posterior_draws"] == "posterior.csv"
+    assert (tmp_path / "kept" / "abc.db").is_file() and fitted["made_by"]["resumed"] is False
+    assert fitted["made_by"]["history"] == str(tmp_path / "kept" / "abc.db")
     assert fitted["made_by"]["episodes"] == ["A", "B"] and fitted["made_by"]["quick"] is True
     draws = pd.read_csv(out / fitted["posterior_draws"])
     assert list(draws.columns) == [k for k in fitted["values"] if k not in fitted["fixed"]] and len(draws) > 0
