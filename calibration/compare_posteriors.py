@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sim.calibration import predictive, predictive_values
 from sim.calibration_report import Prediction, comparison_table
-from sim.parameters import SPECS
+from sim.errors import UserError
+from sim.parameters import read_parameter_file
 from sim.targets import TargetSet, load_targets
 
 EPISODES = ("E07", "E13")
@@ -58,18 +58,11 @@ class Posterior:
 
 
 def read_point(path: str) -> pd.DataFrame:
-    """The ``values:`` mapping of a YAML file as a one-row frame; every name must be a model parameter."""
+    """The ``values:`` of a parameter file as a one-row frame; a wrong file is a one-line error."""
     try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        sys.exit(f"compare_posteriors: cannot read point {path}: {err}")
-    values = doc.get("values") if isinstance(doc, dict) else None
-    if not isinstance(values, dict) or not values:
-        sys.exit(f"compare_posteriors: {path}: expected a 'values:' mapping of parameter names to numbers")
-    unknown = sorted(set(values) - set(SPECS))
-    if unknown:
-        sys.exit(f"compare_posteriors: {path}: values: not model parameters: {', '.join(unknown)}")
-    return pd.DataFrame([values])
+        return pd.DataFrame([read_parameter_file(Path(path))])
+    except UserError as err:
+        sys.exit(f"compare_posteriors: {err}")
 
 
 def read_posterior(arg: str) -> Posterior:

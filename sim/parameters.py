@@ -298,14 +298,19 @@ def resolve(file: Path | None = None, overrides: Mapping[str, Any] | None = None
     """
     params: dict[str, Any] = {name: spec.default for name, spec in SPECS.items()}
     if file is not None:
-        data = read_yaml_mapping(file)
-        values = data.get("values")
-        if not isinstance(values, dict):
-            raise UserError(f"{file}: values: required mapping of parameter names to values is missing")
-        params.update(checked(values, f"{file}: values"))
+        params.update(read_parameter_file(file))
     if overrides:
         params.update(checked(dict(overrides), "parameters.overrides"))
     return params
+
+
+def read_parameter_file(file: Path) -> dict[str, Any]:
+    """The checked ``values:`` of a parameter file (the format of ``calibration/fitted.yaml``); UserError if
+    the file, the mapping or a name or value in it is wrong."""
+    values = read_yaml_mapping(file).get("values")
+    if not isinstance(values, dict):
+        raise UserError(f"{file}: values: required mapping of parameter names to values is missing")
+    return checked(values, f"{file}: values")
 
 
 def checked(values: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -61,9 +61,9 @@ def test_a_yaml_point_runs_as_a_posterior_of_that_point_repeated(tmp_path):
 def test_a_point_naming_no_model_parameter_is_named_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("values: {front_rate: 0.02, frnt_decay: 0.1}\n")
-    not_a_mapping = tmp_path / "flat.yaml"
-    not_a_mapping.write_text("- 0.02\n")
-    for path, expected in ((bad, "frnt_decay"), (not_a_mapping, "values:")):
+    no_values = tmp_path / "flat.yaml"
+    no_values.write_text("front_rate: 0.02\n")
+    for path, expected in ((bad, "frnt_decay"), (no_values, "values:")):
         done = run_script(str(path))
         assert done.returncode != 0
         assert str(path) in done.stderr and expected in done.stderr and "Traceback" not in done.stderr
