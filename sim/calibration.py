@@ -185,6 +185,12 @@ def seeds_for(values: dict[str, float], base_seed: int, n: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
+def replicate_key(key: str, replicate: int) -> str:
+    """The summary-statistic name of target ``key`` in run ``replicate`` of a particle. Replicate 0 keeps the
+    plain key, so a fit with one replicate stores exactly what fits stored before replicates existed."""
+    return key if replicate == 0 else f"{key}#{replicate}"
+
+
 @dataclass(frozen=True)
 class Simulator:
     """The model as pyabc sees it: parameters in, the targets' simulated values out. Picklable."""
@@ -196,6 +202,8 @@ class Simulator:
     deadline: float = math.inf
     """Wall-clock time (``time.time()``) after which every simulation is rejected at once, so a generation
     that cannot finish in time ends quickly (pyabc then keeps the last complete generation)."""
+    replicates: int = 1
+    """Runs of each episode per particle; the particle's distance is their mean (:class:`ScaledDistance`)."""
 
     def values(self, pars: Any) -> dict[str, float]:
         return {p.name: p.to_value(float(pars[p.key])) for p in self.parameters}
@@ -204,39 +212,55 @@ class Simulator:
         return self.simulate(pars)[0]
 
     def simulate(self, pars: Any, eps: float = math.inf) -> tuple[dict[str, float], bool]:
-        """The targets' simulated values, and False if the particle was given up as certain to be rejected.
+        """The targets' simulated values (:func:`replicate_key` per replicate), and False if the particle was
+        given up as certain to be rejected.
 
-        Episodes run shortest first. A run stops, and the episodes after it are skipped, once the distance's
-        lower bound (the finished episodes' distance plus :func:`~sim.targets.distance_lower_bound` of the run
-        in progress) exceeds ``eps``: such a particle could not be accepted, so giving it up changes nothing
-        but the time spent (a calm year costs 10-20 runs of an episode). Seeds stay tied to the episodes' order
-        in the targets file."""
+        Episodes run shortest first, each ``replicates`` times. A run stops, and the runs after it are skipped,
+        once the distance's lower bound (the finished runs' distances plus
+        :func:`~sim.targets.distance_lower_bound` of the run in progress, over ``replicates``) exceeds ``eps``:
+        such a particle could not be accepted, so giving it up changes nothing but the time spent (a calm year
+        costs 10-20 runs of an episode). Seeds stay tied to the episodes' order in the targets file, replicate
+        ``r`` of episode ``i`` taking seed ``r * len(episodes) + i``, so replicate 0 has the seeds of a
+        one-replicate fit."""
         if time.time() > self.deadline:
             return {}, False
         values = self.values(pars)
-        seeds = dict(zip((e.id for e in self.episodes), seeds_for(values, self.base_seed, len(self.episodes))))
+        seeds = seeds_for(values, self.base_seed, len(self.episodes) * self.replicates)
+        position = {e.id: i for i, e in enumerate(self.episodes)}
+        limit = eps * self.replicates            # the mean over replicates exceeds eps once the sum exceeds this
         out: dict[str, float] = {}
         spent = 0.0
         for episode in sorted(self.episodes, key=lambda e: e.duration_hours):
             fitted = episode.fitted_targets()
-            stop_if = None if math.isinf(eps) else (lambda summary: spent + distance_lower_bound(summary, fitted) > eps)
-            summary = run_summary(str(episode.scenario), seeds[episode.id], values, episode.stop_above, stop_if)
-            for t in episode.targets:
-                out[t.key] = sim_value(summary, t.output, episode, self.censor)
-            spent += distance(out, fitted)
-            if spent > eps:
-                return out, False
+            stop_if = None if math.isinf(eps) else (lambda summary: spent + distance_lower_bound(summary, fitted) > limit)
+            for r in range(self.replicates):
+                seed = seeds[r * len(self.episodes) + position[episode.id]]
+                summary = run_summary(str(episode.scenario), seed, values, episode.stop_above, stop_if)
+                run = {t.key: sim_value(summary, t.output, episode, self.censor) for t in episode.targets}
+                out.update({replicate_key(k, r): v for k, v in run.items()})
+                spent += distance(run, fitted)
+                if spent > limit:
+                    return out, False
         return out, True
 
 
 @dataclass(frozen=True)
 class ScaledDistance:
-    """pyabc distance: sum of squared range-scaled deviations over the fitted targets. Picklable."""
+    """pyabc distance: sum of squared range-scaled deviations over the fitted targets, averaged over a
+    particle's replicate runs. Picklable.
+
+    Why a mean over replicates: one run's distance is mostly the run's luck (session 18: at the shipped medians
+    the expected distance of a run is 2,610 and 2,963 at two seeds, while refit C's last generation accepted
+    only runs below 291), so a particle is accepted for a lucky run more than for its parameters. The mean of ``replicates`` runs estimates the expected distance that
+    ``calibration/compare_posteriors.py`` ranks fits by, with less of that luck."""
 
     targets: tuple[Target, ...]
+    replicates: int = 1
 
     def __call__(self, x: dict, x_0: dict) -> float:
-        return distance(x, list(self.targets))
+        targets = list(self.targets)
+        runs = [{t.key: x.get(replicate_key(t.key, r), math.nan) for t in targets} for r in range(self.replicates)]
+        return sum(distance(run, targets) for run in runs) / self.replicates
 
 
 # --- the fit --------------------------------------------------------------------------------------------
@@ -260,6 +284,9 @@ class FitSettings:
     """Continue the fit stored in ``history`` for up to ``generations`` more generations. Why: a fit on two
     cores stops at its time cap while the posterior is still broad (session 18: 90% intervals up to two decades
     wide after 7 generations), and each further generation costs about twice the last."""
+    replicates: int = 1
+    """Runs of each episode per particle (``--replicates``); the distance is their mean. A simulation in
+    ``budget`` is one particle, so it costs ``replicates`` runs of each episode."""
     min_ess_fraction: float = 0.1
     """The posterior is the last generation whose effective sample size is at least this share of the
     population. Why: a late generation can put nearly all its weight on one or two particles (session 6: ESS 1.2
@@ -394,10 +421,10 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     episodes = tuple(targets.episodes.values())
     started = time.time()
     simulator = Simulator(episodes, tuple(params), settings.seed, targets.censor_at_end,
-                          deadline=started + 60.0 * settings.walltime_minutes)
+                          deadline=started + 60.0 * settings.walltime_minutes, replicates=settings.replicates)
     prior = pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.sampled_bounds[0],
                                                    p.sampled_bounds[1] - p.sampled_bounds[0]) for p in params})
-    dist = pyabc.distance.FunctionDistance(ScaledDistance(fitted))
+    dist = pyabc.distance.FunctionDistance(ScaledDistance(fitted, settings.replicates))
 
     abc_logger = logging.getLogger("ABC")
     handler = _ProgressHandler()
@@ -410,7 +437,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     say(f"calibrate: fitting {len(params)} parameters to {len(fitted)} targets of "
         f"{', '.join(e.id for e in episodes)}: population {settings.population}, at most "
         f"{settings.generations} generations / {settings.budget} simulations / {settings.walltime_minutes:g} min, "
-        f"{settings.workers} worker(s)", settings.quiet)
+        f"{settings.replicates} run(s) of each episode per simulation, {settings.workers} worker(s)", settings.quiet)
     try:
         with _database(settings.history) as db:
             abc = pyabc.ABCSMC(EarlyRejectingModel(simulator), prior, dist, population_size=settings.population,
@@ -419,7 +446,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
             observed = {t.key: t.point for t in fitted}
             if settings.resume:
                 stored = abc.load(db, 1)
-                _check_resumable(stored, settings.history, params, observed)
+                _check_resumable(stored, settings.history, params, observed, settings.replicates)
                 np.random.seed((settings.seed + stored.max_t + 1) % 2**32)  # not a replay of the first run's draws
             else:
                 abc.new(db, observed)
@@ -466,10 +493,15 @@ def _database(history: Path | None):
         yield "sqlite:///" + os.path.join(tmp, "abc.db")
 
 
-def _check_resumable(stored: Any, path: Path | None, params: list[FitParameter], observed: dict[str, float]) -> None:
-    """A fit continues only with the parameters and documented values it began with; else a UserError."""
+def _check_resumable(stored: Any, path: Path | None, params: list[FitParameter], observed: dict[str, float],
+                     replicates: int) -> None:
+    """A fit continues only with the parameters, documented values and replicates it began with; else a
+    UserError."""
     if stored.max_t < 0:
         raise UserError(f"--resume: {path} holds no finished generation to continue")
+    stored_replicates = stored_replicate_count(stored)
+    if stored_replicates != replicates:
+        raise UserError(f"--resume: {path} was fitted with --replicates {stored_replicates}; resume with the same")
     began_with = set(stored.get_distribution(m=0, t=stored.max_t)[0].columns)
     if began_with != {p.key for p in params}:
         raise UserError(f"--resume: {path} fitted {', '.join(sorted(began_with))}; --params now asks for "
@@ -480,6 +512,12 @@ def _check_resumable(stored: Any, path: Path | None, params: list[FitParameter],
     if changed:
         raise UserError(f"--resume: the targets differ from those {path} was fitted to ({', '.join(changed)}); "
                         "resume with the same --episodes and episodes file, or start a new fit")
+
+
+def stored_replicate_count(stored: Any) -> int:
+    """How many runs per episode the particles of a stored fit's last generation hold (see :func:`replicate_key`)."""
+    _, sum_stats = stored.get_weighted_sum_stats(t=stored.max_t)
+    return 1 + max((int(k.rsplit("#", 1)[1]) for k in sum_stats[0] if "#" in k), default=0) if sum_stats else 1
 
 
 def resample(result: FitResult, n: int, seed: int) -> pd.DataFrame:
@@ -559,6 +597,7 @@ def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, 
             "final_epsilon": float(f"{result.final_epsilon:.6g}"),
             "final_effective_sample_size": round(result.ess, 1),
             "epsilons": [float(f"{g['epsilon']:.6g}") for g in result.generations],
+            "replicates": s.replicates,
             "seed": s.seed,
             "workers": s.workers,
             "history": None if s.history is None else str(s.history),
@@ -614,6 +653,7 @@ class CalibrateOptions:
     out_of_sample: bool = False
     history: Path | None = None
     resume: bool = False
+    replicates: int = 1
     draws: int = 200
     predictive_runs: int = 100
 
@@ -622,11 +662,13 @@ def settings_for(options: CalibrateOptions) -> FitSettings:
     base = FitSettings(**QUICK) if options.quick else FitSettings()
     changes: dict[str, Any] = {"seed": options.seed, "quiet": options.quiet, "scheduler": options.scheduler,
                                "workers": options.workers or os.cpu_count() or 1, "params": options.params,
-                               "history": options.history, "resume": options.resume}
+                               "history": options.history, "resume": options.resume,
+                               "replicates": options.replicates}
     if options.budget is not None:
         changes["budget"] = options.budget
         # a budget well above the default lets the fit run longer too (about 0.2 s per simulation per core)
-        changes["walltime_minutes"] = max(base.walltime_minutes, options.budget * 0.25 / 60.0 / changes["workers"])
+        changes["walltime_minutes"] = max(base.walltime_minutes, options.budget * options.replicates * 0.25 / 60.0
+                                          / changes["workers"])
     if options.minutes is not None:
         changes["walltime_minutes"] = float(options.minutes)
     if options.population is not None:

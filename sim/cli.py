@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "can be continued with --resume (default: a temporary file)")
     cal.add_argument("--resume", action="store_true", help="continue the fit stored in --history FILE for up to "
                      "--generations more generations, within --minutes and a --budget counted over the whole fit")
+    cal.add_argument("--replicates", type=_positive_int, default=1,
+                     help="runs of each episode per particle, the distance being their mean: less of one run's luck "
+                     "in the fit, at that many times the cost per simulation (default: 1)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
@@ -152,7 +155,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             workers=args.workers,
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
-            resume=args.resume))
+            resume=args.resume, replicates=args.replicates))
     return 0
 
 

@@ -14,8 +14,9 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import (GENERATION_GIVEN_UP, FitSettings, Simulator, _ProgressHandler, fit,  # noqa: E402
-                             free_parameters, posterior_generation, run_summary, weighted_quantile)
+from sim.calibration import (GENERATION_GIVEN_UP, FitSettings, ScaledDistance, Simulator,  # noqa: E402
+                             _ProgressHandler, fit, free_parameters, posterior_generation, replicate_key,
+                             run_summary, weighted_quantile)
 from sim.calibration_report import Prediction, comparison_table, misfit_breakdown, misfit_markdown  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
@@ -205,23 +206,26 @@ def test_a_stopped_run_gives_lower_bounds_of_the_full_run(tmp_path):
     assert pd.Series(never).equals(pd.Series(run_summary(scenario, 0, {})))  # a cap never reached changes nothing
 
 
-def test_giving_up_on_a_particle_never_loses_one_that_would_be_accepted(tmp_path):
+@pytest.mark.parametrize("replicates", [1, 2])
+def test_giving_up_on_a_particle_never_loses_one_that_would_be_accepted(tmp_path, replicates):
     """The fit abandons a particle once its distance's lower bound passes epsilon. Whatever epsilon, an abandoned
-    particle's full distance exceeds it, and a particle simulated to the end has exactly the full values."""
+    particle's full distance (the mean over its replicate runs) exceeds it, and a particle simulated to the end
+    has exactly the full values."""
     scenario = mini_scenario(tmp_path, violent=True)
     targets = {"deaths_kg": {"output": "deaths_kg", "point": 1, "range": [0, 2], "sources": ["test"]},
                "injured_tj": {"output": "injured_tj", "point": 2, "sources": ["test"]},
                "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["test"]}}
     ts = load_targets(episodes_file(tmp_path, targets, scenario))
     params = free_parameters(ts, ["escalate_rate", "military_casualty_rate"])
-    simulator = Simulator(tuple(ts.episodes.values()), tuple(params), base_seed=11)
+    simulator = Simulator(tuple(ts.episodes.values()), tuple(params), base_seed=11, replicates=replicates)
     fitted = ts.fitted_targets()
+    mean_distance = ScaledDistance(tuple(fitted), replicates)
     given_up = kept = 0
     for i, rate in enumerate(np.linspace(-1.5, 0.3, 6)):
         pars = {"log10_escalate_rate": -1.2, "log10_military_casualty_rate": float(rate)}
         full, complete = simulator.simulate(pars)
         assert complete and full == simulator(pars)
-        d = distance(full, fitted)
+        d = mean_distance(full, {})
         for eps in (d * 0.3, d * 0.9, d, d * 1.5):
             values, complete = simulator.simulate(pars, eps)
             if complete:
@@ -231,6 +235,26 @@ def test_giving_up_on_a_particle_never_loses_one_that_would_be_accepted(tmp_path
                 assert d > eps
                 given_up += 1
     assert given_up and kept  # both paths were exercised
+
+
+def test_replicates_add_runs_at_new_seeds_and_the_distance_is_their_mean(tmp_path):
+    """--replicates K: replicate 0 is the one-replicate fit's run (same seeds), the other replicates are runs at
+    other seeds, and the particle's distance is the mean of its runs' distances."""
+    scenario = mini_scenario(tmp_path, violent=True)
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 4, "range": [2, 6], "sources": ["test"]},
+               "injured_kg": {"output": "injured_kg", "point": 12, "range": [8, 16], "sources": ["test"]}}
+    ts = load_targets(episodes_file(tmp_path, targets, scenario))
+    params = tuple(free_parameters(ts, ["escalate_rate"]))
+    fitted = ts.fitted_targets()
+    pars = {"log10_escalate_rate": -1.0}
+    single = Simulator(tuple(ts.episodes.values()), params, base_seed=5)(pars)
+    three = Simulator(tuple(ts.episodes.values()), params, base_seed=5, replicates=3)(pars)
+    assert {k: three[k] for k in single} == single
+    runs = [{t.key: three[replicate_key(t.key, r)] for t in fitted} for r in range(3)]
+    assert runs[1] != runs[0] or runs[2] != runs[0]                 # the replicates are other runs
+    per_run = [distance(run, fitted) for run in runs]
+    assert ScaledDistance(tuple(fitted), 3)(three, {}) == pytest.approx(np.mean(per_run))
+    assert ScaledDistance(tuple(fitted))(single, {}) == pytest.approx(per_run[0])
 
 
 def test_malformed_yaml_and_unknown_episode_are_user_errors(tmp_path, capsys):
@@ -329,6 +353,8 @@ def test_a_fit_kept_in_a_history_file_continues_where_it_stopped(tmp_path):
     assert more.simulations > first.simulations
     with pytest.raises(UserError, match="escalate_rate"):
         fit(ts, replace(settings, resume=True, params=("escalate_rate",)))
+    with pytest.raises(UserError, match="--replicates 1"):
+        fit(ts, replace(settings, resume=True, replicates=2))
 
 
 def test_history_and_resume_are_checked_before_anything_runs(tmp_path, capsys):
