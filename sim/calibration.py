@@ -232,7 +232,8 @@ class Simulator:
         spent = 0.0
         for episode in sorted(self.episodes, key=lambda e: e.duration_hours):
             fitted = episode.fitted_targets()
-            stop_if = None if math.isinf(eps) else (lambda summary: spent + distance_lower_bound(summary, fitted) > limit)
+            stop_if = (None if math.isinf(eps)
+                       else (lambda summary: spent + distance_lower_bound(summary, fitted) > limit))
             for r in range(self.replicates):
                 seed = seeds[r * len(self.episodes) + position[episode.id]]
                 summary = run_summary(str(episode.scenario), seed, values, episode.stop_above, stop_if)
@@ -251,8 +252,9 @@ class ScaledDistance:
 
     Why a mean over replicates: one run's distance is mostly the run's luck (session 18: at the shipped medians
     the expected distance of a run is 2,610 and 2,963 at two seeds, while refit C's last generation accepted
-    only runs below 291), so a particle is accepted for a lucky run more than for its parameters. The mean of ``replicates`` runs estimates the expected distance that
-    ``calibration/compare_posteriors.py`` ranks fits by, with less of that luck."""
+    only runs below 291), so a particle is accepted for a lucky run more than for its parameters. The mean of
+    ``replicates`` runs estimates the expected distance that ``calibration/compare_posteriors.py`` ranks fits
+    by, with less of that luck."""
 
     targets: tuple[Target, ...]
     replicates: int = 1

@@ -143,8 +143,8 @@ SPECS: dict[str, ParameterSpec] = {
         "How the front of a war that grew out of a local incident fades with distance: for a government that came "
         "into the episode with small arms or less authorised, the front hazard on a segment is x exp(-decay x km "
         "from the nearest segment under armed fire). A government deployed for war (mortars or heavier authorised "
-        "from the start) opens fire anywhere. 0 = anywhere for both (the default, kept by the shipped fit).",
-        "not in the shipped fit: two refits with it did not meet the ship criteria (calibration/README.md); "
+        "from the start) opens fire anywhere. 0 = anywhere for both (the default without calibration/fitted.yaml).",
+        "fitted (session 19; calibration/README.md); "
         "E07 fire in the Batken and Leilek sectors, 19 named sites (17-30) of the 43 mapped segments "
         "(calibration/episodes.yaml); E13 'along the entire perimeter' (KG border service via TRT/TASS)",
         prior=(0.003, 0.3), log_prior=True),
