@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from sim.ensemble import RunResult
+from sim.ladder import LABELS, Rung
 from sim.progress import say
 from sim.results import atomic_dir, write_json, write_text_atomic
 from sim.targets import Episode, TargetSet, distance_deviation
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 RELATIVE_GOAL = ("deaths_kg", "deaths_tj", "peak_displaced_kg")   # medians within ±30% (issue 3)
 HOURS_GOAL = ("hours_to_first_ceasefire",)                          # medians within ±12 h
+LEVEL_OUTCOMES = RELATIVE_GOAL + HOURS_GOAL + ("segments_involved",)    # shown by highest weapon level
 BASELINE_RUNS = 20
 EVENT_STYLE = {
     "onset": ("black", "-"), "first_shots": ("tab:orange", "--"), "heavy_weapons": ("tab:red", "--"),
@@ -107,6 +109,47 @@ def misfit_markdown(df: pd.DataFrame, top: int = 8) -> str:
         direction = "too high" if r.median_deviation > 0 else "too low" if r.median_deviation < 0 else "on target"
         lines.append(f"| {r.episode} | {r.target} | {_fmt(r.documented)} | {_fmt(r.sim_median)} | "
                      f"{r.median_deviation:+.1f} ({direction}) | {r.mean_sq_deviation:,.1f} | {r.share:.0%} |")
+    return "\n".join(lines)
+
+
+def by_weapon_level(pred: Prediction) -> pd.DataFrame:
+    """The posterior predictive runs grouped by the highest weapon level they reached: how many, and the median
+    of each goal target in each group (empty if the episode has no ``max_rung`` target).
+
+    Why: most of an episode's toll follows from how far up the ladder it went (evacuation from the reach of the
+    heaviest weapon, deaths from its lethality). A median that misses is either a miss of the escalation rules
+    (many runs go past the documented level) or of the rules at that level (the runs that stopped where the
+    episode did miss too); this table tells which, and so which rule needs work."""
+    rung_target = next((t for t in pred.episode.targets if t.output == "max_rung"), None)
+    if rung_target is None or pred.values.empty:
+        return pd.DataFrame()
+    shown = [t for t in pred.episode.targets if t.output in LEVEL_OUTCOMES]
+    reached = pred.values[rung_target.name].dropna().astype(int)
+    rows = []
+    for rung, group in pred.values.loc[reached.index].groupby(reached):
+        row = {"rung": int(rung), "level": LABELS[Rung(int(rung))], "runs": len(group),
+               "share": len(group) / len(reached), "documented_level": int(rung) == int(rung_target.point)}
+        row.update({t.name: float(group[t.name].median()) for t in shown})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def by_level_markdown(df: pd.DataFrame, episode: Episode) -> str:
+    targets = {t.name: t for t in episode.targets}
+    names = [c for c in df.columns if c in targets]
+    doc_rung = int(df.loc[df["documented_level"], "rung"].iloc[0]) if df["documented_level"].any() else None
+    past = float(df.loc[df["rung"] > doc_rung, "share"].sum()) if doc_rung is not None else math.nan
+    lead = ("How far up the ladder the predictive runs went, and the median outcome of the runs that stopped at "
+            "each level: a goal missed only by the runs past the documented level is a miss of the escalation "
+            "rules, one missed at the documented level too is a miss of the rules at that level"
+            + (f". {past:.0%} of the runs went past the documented level." if doc_rung is not None else "."))
+    lines = [lead, "", "| highest level reached | runs | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names),
+             "| documented | – | " + " | ".join(_fmt(targets[n].point) for n in names) + " |"]
+    for r in df.itertuples():
+        level = f"**{r.level}** (documented)" if r.documented_level else r.level
+        lines.append(f"| {level} | {r.runs} ({r.share:.0%}) | "
+                     + " | ".join(_fmt(getattr(r, n)) for n in names) + " |")
     return "\n".join(lines)
 
 
@@ -274,6 +317,9 @@ def write_report(folder: Path, targets: TargetSet, chosen: TargetSet, result: "F
             shutil.copytree(old_oos, tmp / "out_of_sample")
         for eid, df in tables.items():
             df.to_csv(tmp / f"table_{eid}.csv", index=False)
+            levels = by_weapon_level(predictions[eid])
+            if not levels.empty:
+                levels.to_csv(tmp / f"by_level_{eid}.csv", index=False)
             pv = predictions[eid].values.copy()
             pv.insert(0, "episode", eid)
             pv.to_csv(tmp / f"predictive_{eid}.csv", index=False)
@@ -285,7 +331,8 @@ def write_report(folder: Path, targets: TargetSet, chosen: TargetSet, result: "F
         for eid, pred in predictions.items():
             if pred.episode.timeline:
                 plot_escalation(pred, tmp / f"escalation_{eid}.png")
-        write_text_atomic(tmp / "report.md", report_markdown(targets, result, tables, fitted_on, paths, quick))
+        write_text_atomic(tmp / "report.md", report_markdown(targets, result, tables, fitted_on, paths, quick,
+                                                             predictions))
         write_json(tmp / "manifest.json", {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "fitted_on": fitted_on, "quick": quick, "fitted_yaml": str(paths.fitted),
@@ -318,7 +365,7 @@ def fixed_note(result: "FitResult") -> str:
 
 
 def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, pd.DataFrame], fitted_on: list[str],
-                    paths: "OutputPaths", quick: bool) -> str:
+                    paths: "OutputPaths", quick: bool, predictions: dict[str, Prediction]) -> str:
     s = result.settings
     lines = [f"# Calibration report{' (--quick: machinery test, not a fit)' if quick else ''}", "",
              f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, "
@@ -355,10 +402,16 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
                   f"{len(tables[eid]) and len(df)} targets; table also in `table_{eid}.csv`; "
                   + (f"escalation curves in `escalation_{eid}.png`." if ep.timeline else ""), "",
                   table_markdown(df)]
+        levels = by_weapon_level(predictions[eid])
+        if not levels.empty:
+            lines += ["", f"### {eid} by the highest weapon level reached (`by_level_{eid}.csv`)", "",
+                      by_level_markdown(levels, ep)]
     lines += ["", "## Files", "",
               "* `table_<episode>.csv`: documented vs simulated per target (with sources)",
               "* `predictive_<episode>.csv`: each posterior predictive run's value of each target",
               "* `misfit.csv`: each fitted target's mean squared deviation and its share of the distance",
+              "* `by_level_<episode>.csv`: the predictive runs grouped by the highest weapon level they reached, "
+              "with the median of each goal target per group",
               "* `posterior_marginals.png`, `posterior_pairs.png`, `posterior_draws.csv`, `generations.csv`",
               "* `escalation_<episode>.png`: posterior predictive max rung and cumulative deaths with the documented "
               "timeline",

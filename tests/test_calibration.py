@@ -17,7 +17,8 @@ pytest.importorskip("pyabc")
 from sim.calibration import (GENERATION_GIVEN_UP, FitSettings, ScaledDistance, Simulator,  # noqa: E402
                              _ProgressHandler, fit, free_parameters, posterior_generation, replicate_key,
                              run_summary, weighted_quantile)
-from sim.calibration_report import Prediction, comparison_table, misfit_breakdown, misfit_markdown  # noqa: E402
+from sim.calibration_report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
+                                   misfit_breakdown, misfit_markdown)
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.outcomes import CUMULATIVE  # noqa: E402
@@ -332,6 +333,31 @@ def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target
     rung = misfit.set_index("target").loc["max_rung"]
     assert rung["median_deviation"] > 0 and rung["sim_median"] == 5.0   # too high, and said so
     assert "too high" in misfit_markdown(misfit)
+
+
+def test_runs_grouped_by_highest_weapon_level_show_where_a_median_goal_is_missed(tmp_path):
+    targets = {
+        "deaths_kg": {"output": "deaths_kg", "point": 10, "sources": ["t"]},
+        "evacuated_kg": {"output": "peak_displaced_kg", "point": 1000, "sources": ["t"]},
+        "max_rung": {"output": "max_rung", "point": 4, "sources": ["t"]},
+        "injured_tj": {"output": "injured_tj", "point": 5, "sources": ["t"]},
+    }
+    episode = load_targets(episodes_file(tmp_path, targets, mini_scenario(tmp_path), ids=("A",))).episodes["A"]
+    runs = pd.DataFrame({"run": range(5), "deaths_kg": [2.0, 9.0, 11.0, 40.0, 60.0],
+                         "evacuated_kg": [0.0, 900.0, 1100.0, 5000.0, 7000.0], "max_rung": [2.0, 4.0, 4.0, 5.0, 5.0],
+                         "injured_tj": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    levels = by_weapon_level(Prediction(episode, [], runs)).set_index("rung")
+    assert list(levels.index) == [2, 4, 5] and levels["runs"].sum() == 5
+    assert levels["share"].sum() == pytest.approx(1.0)
+    assert levels.loc[4, "documented_level"] and not levels.loc[5, "documented_level"]
+    assert levels.loc[4, "deaths_kg"] == 10.0 and levels.loc[5, "evacuated_kg"] == 6000.0   # medians per level
+    assert "injured_tj" not in levels.columns                    # only the goal targets (and segments)
+    text = by_level_markdown(levels.reset_index(), episode)
+    assert "40% of the runs went past the documented level" in text
+    assert "**L3 armour/artillery** (documented)" in text
+    del targets["max_rung"]
+    no_rung = load_targets(episodes_file(tmp_path, targets, mini_scenario(tmp_path), ids=("A",))).episodes["A"]
+    assert by_weapon_level(Prediction(no_rung, [], runs.drop(columns="max_rung"))).empty
 
 
 def test_a_fit_kept_in_a_history_file_continues_where_it_stopped(tmp_path):
