@@ -8,7 +8,9 @@ with 39-45 lethal incidents that a report's 20 years may or may not show. Decidi
 therefore ship or reject a fit by luck. This script re-runs every posterior with the same draws and seeds:
 
 * per seed: the expected distance of a run over the episode targets that count in the fit (the report's
-  ``misfit.csv`` total), how many median goals are met, how many documented figures fall inside the 90% interval;
+  ``misfit.csv`` total), how many median goals are met, how many documented figures fall inside the 90% interval,
+  the median of each goal target, and the share of each episode's runs that went past its documented weapon
+  level (the report's ``by_level_<episode>.csv``: where a toll too high comes from);
 * calm years (``BASELINE``): ``--calm-draws`` draws, each run at ``--calm-seeds`` seeds: the median, 90th
   percentile and largest lethal-incident count, and how many years have more than 25 (the measure of
   sessions 11-12).
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import predictive, predictive_values
-from sim.calibration_report import Prediction, comparison_table
+from sim.calibration_report import Prediction, by_weapon_level, comparison_table
 from sim.errors import UserError
 from sim.parameters import read_parameter_file
 from sim.targets import TargetSet, load_targets
@@ -88,14 +90,18 @@ def episode_row(post: Posterior, targets: TargetSet, n_draws: int, seed: int, wo
     for eid in EPISODES:
         ep = targets.episodes[eid]
         runs = predictive(ep, post.head(n_draws), seed, workers, quiet)
-        table = comparison_table(Prediction(ep, runs, predictive_values(ep, runs, targets.censor_at_end)),
-                                 list(EPISODES))
+        pred = Prediction(ep, runs, predictive_values(ep, runs, targets.censor_at_end))
+        table = comparison_table(pred, list(EPISODES))
         row["distance"] += table.loc[table["in_distance"], "mean_sq_deviation"].sum()
         row["goals_met"] += int((table["median_goal"] == "ok").sum())
         row["inside_90pct"] += int(table["documented_inside_90pct"].sum())
         row["targets"] += len(table)
         for r in table[table["median_goal"] != ""].itertuples():
             row[f"{eid} {r.target}"] = r.sim_median
+        levels = by_weapon_level(pred)
+        if not levels.empty and levels["documented_level"].any():
+            documented = levels.loc[levels["documented_level"], "rung"].iloc[0]
+            row[f"{eid} past documented level"] = float(levels.loc[levels["rung"] > documented, "share"].sum())
     return row
 
 
