@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import predictive, predictive_values
-from sim.calibration_report import Prediction, by_weapon_level, comparison_table
+from sim.calibration_report import Prediction, by_weapon_level, comparison_table, documented_rung
 from sim.errors import UserError
 from sim.parameters import read_parameter_file
 from sim.targets import TargetSet, load_targets
@@ -99,9 +99,9 @@ def episode_row(post: Posterior, targets: TargetSet, n_draws: int, seed: int, wo
         for r in table[table["median_goal"] != ""].itertuples():
             row[f"{eid} {r.target}"] = r.sim_median
         levels = by_weapon_level(pred)
-        if not levels.empty and levels["documented_level"].any():
-            documented = levels.loc[levels["documented_level"], "rung"].iloc[0]
-            row[f"{eid} past documented level"] = float(levels.loc[levels["rung"] > documented, "share"].sum())
+        if not levels.empty:
+            past = levels["rung"] > documented_rung(ep)
+            row[f"{eid} % past documented level"] = 100.0 * float(levels.loc[past, "share"].sum())
     return row
 
 

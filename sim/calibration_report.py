@@ -112,6 +112,12 @@ def misfit_markdown(df: pd.DataFrame, top: int = 8) -> str:
     return "\n".join(lines)
 
 
+def documented_rung(episode: Episode) -> int | None:
+    """The highest weapon level documented for an episode (its ``max_rung`` target), if it has one."""
+    target = next((t for t in episode.targets if t.output == "max_rung"), None)
+    return None if target is None else int(target.point)
+
+
 def by_weapon_level(pred: Prediction) -> pd.DataFrame:
     """The posterior predictive runs grouped by the highest weapon level they reached: how many, and the median
     of each goal target in each group (empty if the episode has no ``max_rung`` target).
@@ -123,12 +129,13 @@ def by_weapon_level(pred: Prediction) -> pd.DataFrame:
     rung_target = next((t for t in pred.episode.targets if t.output == "max_rung"), None)
     if rung_target is None or pred.values.empty:
         return pd.DataFrame()
+    documented = documented_rung(pred.episode)
     shown = [t for t in pred.episode.targets if t.output in LEVEL_OUTCOMES]
     reached = pred.values[rung_target.name].dropna().astype(int)
     rows = []
     for rung, group in pred.values.loc[reached.index].groupby(reached):
         row = {"rung": int(rung), "level": LABELS[Rung(int(rung))], "runs": len(group),
-               "share": len(group) / len(reached), "documented_level": int(rung) == int(rung_target.point)}
+               "share": len(group) / len(reached), "documented_level": int(rung) == documented}
         row.update({t.name: float(group[t.name].median()) for t in shown})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -137,12 +144,11 @@ def by_weapon_level(pred: Prediction) -> pd.DataFrame:
 def by_level_markdown(df: pd.DataFrame, episode: Episode) -> str:
     targets = {t.name: t for t in episode.targets}
     names = [c for c in df.columns if c in targets]
-    doc_rung = int(df.loc[df["documented_level"], "rung"].iloc[0]) if df["documented_level"].any() else None
-    past = float(df.loc[df["rung"] > doc_rung, "share"].sum()) if doc_rung is not None else math.nan
+    past = float(df.loc[df["rung"] > documented_rung(episode), "share"].sum())
     lead = ("How far up the ladder the predictive runs went, and the median outcome of the runs that stopped at "
             "each level: a goal missed only by the runs past the documented level is a miss of the escalation "
-            "rules, one missed at the documented level too is a miss of the rules at that level"
-            + (f". {past:.0%} of the runs went past the documented level." if doc_rung is not None else "."))
+            f"rules, one missed at the documented level too is a miss of the rules at that level. {past:.0%} of "
+            "the runs went past the documented level.")
     lines = [lead, "", "| highest level reached | runs | " + " | ".join(names) + " |",
              "|---|---|" + "---|" * len(names),
              "| documented | – | " + " | ".join(_fmt(targets[n].point) for n in names) + " |"]

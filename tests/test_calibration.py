@@ -355,6 +355,9 @@ def test_runs_grouped_by_highest_weapon_level_show_where_a_median_goal_is_missed
     text = by_level_markdown(levels.reset_index(), episode)
     assert "40% of the runs went past the documented level" in text
     assert "**L3 armour/artillery** (documented)" in text
+    none_at_documented = by_weapon_level(Prediction(episode, [], runs[runs["max_rung"] != 4.0]))
+    assert not none_at_documented["documented_level"].any()   # the share past it is still said
+    assert "67% of the runs went past" in by_level_markdown(none_at_documented, episode)
     del targets["max_rung"]
     no_rung = load_targets(episodes_file(tmp_path, targets, mini_scenario(tmp_path), ids=("A",))).episodes["A"]
     assert by_weapon_level(Prediction(no_rung, [], runs.drop(columns="max_rung"))).empty

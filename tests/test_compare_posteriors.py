@@ -34,8 +34,8 @@ def test_one_posterior_under_two_labels_gives_identical_figures():
     assert header[:6] == ["posterior", "seed", "distance", "goals_met", "inside_90pct", "targets"]
     assert (a[0], b[0]) == ("a", "b") and a[1:] == b[1:]
     assert float(a[2].replace(",", "")) > 0 and 0 <= int(a[3]) <= 8 and 0 <= int(a[4]) <= int(a[5])
-    past = header.index("E07 past documented level")
-    assert 0.0 <= float(a[past]) <= 1.0
+    past = header.index("E07 % past documented level")
+    assert 0.0 <= float(a[past]) <= 100.0
     calm_header, ca, cb = table_rows(calm)
     assert calm_header[:2] == ["posterior", "years"] and ca[1] == "1" and ca[1:] == cb[1:]
 
