@@ -25,6 +25,16 @@ Side = Literal["KG", "TJ"]
 POPULATED_KINDS = {"village", "town", "exclave"}
 
 
+def district_name(district: str) -> str:
+    """The district of a place's ``district`` field: the text before its first parenthesis.
+
+    Why: the field also names the unit below the district where it is known ("Leilek district (Kulundu AO)"),
+    while the official evacuation counts are per district (the KG Emergencies Ministry's 14,361 from Batken
+    district and 26,288 from Leilek district on 4 May 2021, 24.kg 192886); a per-district output sums the
+    villages of one district."""
+    return district.split("(")[0].strip()
+
+
 class PlaceSpec(StrictModel):
     id: str = pydantic.Field(pattern=r"^[a-z0-9_]+$")
     name: str
@@ -77,6 +87,7 @@ class Geography:
     village_ids: tuple[str, ...]  # populated places
     village_side: np.ndarray  # int[V]: 0 = KG, 1 = TJ
     village_population: np.ndarray  # int[V]
+    village_district: tuple[str, ...]  # district_name of each populated place
     segment_village_km: np.ndarray  # float[S, V]: distance from segment midpoint to village
 
     @property
@@ -89,6 +100,11 @@ class Geography:
     def segments_at(self, place_id: str) -> list[int]:
         """Indices of the border segments that touch a place."""
         return [i for i, ends in enumerate(self.segment_ends) if place_id in ends]
+
+    @property
+    def districts(self) -> tuple[str, ...]:
+        """The districts of the populated places, sorted: the per-district outputs (``outcomes.district_output``)."""
+        return tuple(sorted(set(self.village_district)))
 
     @property
     def place_ids(self) -> tuple[str, ...]:
@@ -192,6 +208,7 @@ def _arrays(path: Path, spec: GeographySpec, graph: nx.Graph) -> Geography:
         village_ids=tuple(p.id for p in villages),
         village_side=np.array([SIDES.index(p.side) for p in villages]),
         village_population=np.array([p.population for p in villages], dtype=np.int64),
+        village_district=tuple(district_name(p.district) for p in villages),
         segment_village_km=haversine_km(mid[:, None, :], vil[None, :, :]),
     )
 

@@ -74,6 +74,8 @@ class BorderModel(mesa.Model):
         self.armed_hours = 0.0  # hours of continuous armed fire anywhere, up to this step
         self.first_hour_at_rung: dict[int, float] = {}  # end hour of the first step any segment reached each rung
         self.peak_displaced = [0, 0]
+        self._village_district = np.array([geo.districts.index(d) for d in geo.village_district])
+        self.peak_displaced_district = np.zeros(len(geo.districts), dtype=np.int64)  # in geo.districts' order
         self._water = np.array([r == "water" for r in geo.segment_resource])
         self._village_masks = (geo.village_side == 0, geo.village_side == 1)
         self._kg_villages = self._village_masks[0].astype(float)  # for per-side totals as dot products
@@ -230,6 +232,9 @@ class BorderModel(mesa.Model):
 
     def _record(self) -> None:
         self.peak_displaced = [max(peak, now) for peak, now in zip(self.peak_displaced, self.displaced_by_side())]
+        by_district = np.bincount(self._village_district, weights=self.state.displaced,
+                                  minlength=len(self.peak_displaced_district))
+        np.maximum(self.peak_displaced_district, by_district.astype(np.int64), out=self.peak_displaced_district)
         if self.record_series:
             self.metrics = measure(self)  # read by the DataCollector's reporters
             self.datacollector.collect(self)

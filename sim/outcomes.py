@@ -19,6 +19,24 @@ OUTCOMES = (
 """Columns of ``summary.csv``. Hours are counted from the onset (the first incident of the run); an
 outcome that never happened (no ceasefire, no stabilisation, a weapon level never reached) is NaN."""
 
+DISTRICT_OUTPUT = "peak_displaced[{}]"
+"""Name of the per-district output: the peak number displaced at once from the populated places of one
+district (``Geography.districts``), e.g. ``peak_displaced[Leilek district]``. One column per district of the
+scenario's geography follows the columns of ``OUTCOMES`` in ``summary.csv``; a target may name one."""
+
+
+def district_output(district: str) -> str:
+    return DISTRICT_OUTPUT.format(district)
+
+
+def output_district(output: str) -> str | None:
+    """The district a per-district output names, or None for any other output."""
+    head, tail = DISTRICT_OUTPUT.split("{}")
+    if output.startswith(head) and output.endswith(tail) and len(output) > len(head) + len(tail):
+        return output[len(head):-len(tail)]
+    return None
+
+
 LEVEL_HOURS = {"hours_to_small_arms": SMALL_ARMS, "hours_to_mortars": MORTARS, "hours_to_armour": ARMOUR,
                "hours_to_air_mlrs": AIR_MLRS}
 """The outcomes that date each weapon level (L1-L4), and the rung each one dates."""
@@ -69,4 +87,6 @@ def summarise(model: BorderModel) -> dict[str, Any]:
         "segments_involved": int((model.state.peak_rung >= ARMED).sum()),
         "incidents": model.state.incidents,
         "lethal_incidents": model.state.lethal_incidents,
+        **{district_output(d): int(peak)
+           for d, peak in zip(model.geography.districts, model.peak_displaced_district)},
     }

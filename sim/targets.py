@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pydantic
 
 from sim.errors import UserError
-from sim.outcomes import CUMULATIVE, OUTCOMES
+from sim.outcomes import CUMULATIVE, OUTCOMES, district_output, output_district
 from sim.yamlio import AwareDatetime, StrictModel, load_model, suggest
 
 DEFAULT_EPISODES_FILE = Path(__file__).resolve().parents[1] / "calibration" / "episodes.yaml"
@@ -45,8 +45,9 @@ class TargetSpec(StrictModel):
     @pydantic.field_validator("output")
     @classmethod
     def _known_output(cls, value: str) -> str:
-        if value not in OUTCOMES:
-            raise ValueError(f"unknown model output '{value}'{suggest(value, OUTCOMES)}")
+        if value not in OUTCOMES and output_district(value) is None:
+            raise ValueError(f"unknown model output '{value}'{suggest(value, OUTCOMES)} (or "
+                             f"'{district_output('<district>')}' for one district of the scenario's geography)")
         return value
 
     @pydantic.model_validator(mode="after")
@@ -202,7 +203,12 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
                 raise UserError(f"{where}.timeline[{i}].at: {ev.at.isoformat()} falls outside the scenario's "
                                 f"time span (start {start.isoformat()}, {duration:g} h)")
         targets = []
+        districts = scenario.geography.districts
         for name, t in ep.targets.items():
+            district = output_district(t.output)
+            if district is not None and district not in districts:
+                raise UserError(f"{where}.targets.{name}.output: no district '{district}' among the populated "
+                                f"places of {scenario.geography.path}{suggest(district, districts)}")
             low, high = t.range if t.range is not None else (t.point, t.point)
             point = t.point if t.point is not None else (low + high) / 2.0
             log = t.output in spec.distance.log_outputs

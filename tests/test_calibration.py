@@ -151,6 +151,8 @@ def test_quick_never_writes_the_real_fit_by_default():
     (lambda d: d["episodes"]["A"].update(scenario="nowhere.yaml"), "episodes.A.scenario: file not found"),
     (lambda d: d.setdefault("distance", {}).update(log_outputs=["deaths_kgg"]),
      "distance.log_outputs[0]: unknown model output 'deaths_kgg' (did you mean 'deaths_kg'?)"),
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(output="peak_displaced[Nowhere district]"),
+     "episodes.A.targets.deaths_kg.output: no district 'Nowhere district' among the populated places of"),
     (lambda d: d["episodes"]["A"].update(stop_above={"hours_to_first_ceasefire": 10}),
      "episodes.A.stop_above.hours_to_first_ceasefire: not an output that only grows during a run"),
 ])

@@ -64,7 +64,7 @@ def test_run_writes_a_complete_results_folder(mini_results):
 
     summary = pd.read_csv(mini_results / "summary.csv")
     assert len(summary) == 3
-    assert list(summary.columns) == ["run", "seed", *OUTCOMES]
+    assert list(summary.columns) == ["run", "seed", *OUTCOMES, "peak_displaced[test]"]  # mini's one district
 
     segments = pd.read_csv(mini_results / "segments.csv")
     assert list(segments.columns) == ["run", "segment", "peak_rung"]

@@ -74,6 +74,13 @@ def _check_invariants(model: BorderModel, population: np.ndarray, previous: dict
         now = getattr(s, name).copy()
         assert (now >= previous[name]).all(), f"cumulative {name} decreased at step {model.steps}"
         previous[name] = now
+    geo = model.geography
+    district = np.array([geo.districts.index(d) for d in geo.village_district])
+    peak = model.peak_displaced_district
+    assert (np.bincount(district, weights=s.displaced, minlength=len(peak)) <= peak).all()
+    assert (peak <= np.bincount(district, weights=population, minlength=len(peak))).all()
+    assert (peak >= previous.get("peak_displaced_district", 0)).all(), "a district's peak displaced decreased"
+    previous["peak_displaced_district"] = peak.copy()
 
 
 @SETTINGS

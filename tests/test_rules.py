@@ -168,3 +168,23 @@ def test_an_evacuation_leaves_behind_those_who_stay_and_everyone_leaves_by_defau
     _, everyone, left = _evacuate_under_armour(1.0)
     assert (pop[threatened] - everyone[threatened] <= 20).all()  # hourly flows are rounded down to whole people
     assert left[~threatened].sum() == pop[~threatened].sum()
+
+
+def test_displaced_by_district_adds_up_to_each_side_and_is_reported_per_district():
+    """Every district of the border geography belongs to one side, so at every hour its displaced add up to
+    that side's; each district's peak is reported as ``peak_displaced[<district>]``, and a side's peak is no
+    more than the sum of its districts' peaks (they need not peak at the same hour)."""
+    model = BorderModel(SCENARIOS / "april2021.yaml", seed=11)
+    geo = model.geography
+    kg_districts = sorted({d for d, side in zip(geo.village_district, geo.village_side) if side == 0})
+    assert {"Batken district", "Leilek district"} <= set(kg_districts)
+    while model.running:
+        model.step()
+        displaced_kg, _ = model.displaced_by_side()
+        by_district = {d: int(model.state.displaced[[v == d for v in geo.village_district]].sum())
+                       for d in kg_districts}
+        assert sum(by_district.values()) == displaced_kg
+    summary = summarise(model)
+    peaks = [summary[f"peak_displaced[{d}]"] for d in kg_districts]
+    assert summary["peak_displaced_kg"] <= sum(peaks) and max(peaks) > 0
+    assert set(geo.districts) == {k[len("peak_displaced["):-1] for k in summary if k.startswith("peak_displaced[")}
