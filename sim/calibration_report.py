@@ -18,7 +18,7 @@ from sim.ensemble import RunResult
 from sim.ladder import LABELS, Rung
 from sim.progress import say
 from sim.results import atomic_dir, write_json, write_text_atomic
-from sim.targets import Episode, TargetSet, distance_deviation
+from sim.targets import Episode, Target, TargetSet, distance_deviation
 
 if TYPE_CHECKING:
     from sim.calibration import FitResult, FitSettings, OutputPaths
@@ -112,9 +112,13 @@ def misfit_markdown(df: pd.DataFrame, top: int = 8) -> str:
     return "\n".join(lines)
 
 
+def _rung_target(episode: Episode) -> Target | None:
+    return next((t for t in episode.targets if t.output == "max_rung"), None)
+
+
 def documented_rung(episode: Episode) -> int | None:
     """The highest weapon level documented for an episode (its ``max_rung`` target), if it has one."""
-    target = next((t for t in episode.targets if t.output == "max_rung"), None)
+    target = _rung_target(episode)
     return None if target is None else int(target.point)
 
 
@@ -126,7 +130,7 @@ def by_weapon_level(pred: Prediction) -> pd.DataFrame:
     heaviest weapon, deaths from its lethality). A median that misses is either a miss of the escalation rules
     (many runs go past the documented level) or of the rules at that level (the runs that stopped where the
     episode did miss too); this table tells which, and so which rule needs work."""
-    rung_target = next((t for t in pred.episode.targets if t.output == "max_rung"), None)
+    rung_target = _rung_target(pred.episode)
     if rung_target is None or pred.values.empty:
         return pd.DataFrame()
     documented = documented_rung(pred.episode)

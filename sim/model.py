@@ -74,8 +74,9 @@ class BorderModel(mesa.Model):
         self.armed_hours = 0.0  # hours of continuous armed fire anywhere, up to this step
         self.first_hour_at_rung: dict[int, float] = {}  # end hour of the first step any segment reached each rung
         self.peak_displaced = [0, 0]
-        self._village_district = np.array([geo.districts.index(d) for d in geo.village_district])
-        self.peak_displaced_district = np.zeros(len(geo.districts), dtype=np.int64)  # in geo.districts' order
+        districts = geo.districts
+        self._village_district = np.array([districts.index(d) for d in geo.village_district])
+        self.peak_displaced_district = np.zeros(len(districts), dtype=np.int64)  # in geo.districts' order
         self._water = np.array([r == "water" for r in geo.segment_resource])
         self._village_masks = (geo.village_side == 0, geo.village_side == 1)
         self._kg_villages = self._village_masks[0].astype(float)  # for per-side totals as dot products
