@@ -133,7 +133,7 @@ def by_weapon_level(pred: Prediction) -> pd.DataFrame:
     rung_target = _rung_target(pred.episode)
     if rung_target is None or pred.values.empty:
         return pd.DataFrame()
-    documented = documented_rung(pred.episode)
+    documented = int(rung_target.point)
     shown = [t for t in pred.episode.targets if t.output in LEVEL_OUTCOMES]
     reached = pred.values[rung_target.name].dropna().astype(int)
     rows = []
