@@ -31,7 +31,6 @@ class Posterior:
     fitted: Path
     draws_file: Path
     draws: tuple[tuple[tuple[str, float], ...], ...]
-    median: dict[str, Any]
 
     def draw_number(self, run: int) -> int:
         """The draw run ``run`` uses: runs cycle through the draws."""
@@ -48,7 +47,7 @@ class Posterior:
 
 
 def load_posterior(fitted: str | Path | None = None) -> Posterior:
-    """Read ``fitted.yaml`` (``values`` and ``posterior_draws``) and its draws CSV; UserError if missing."""
+    """Read ``fitted.yaml``'s ``posterior_draws`` and the draws CSV it names; UserError if missing."""
     fitted = Path(fitted) if fitted is not None else DEFAULT_FITTED
     hint = "run `bordersim calibrate` first"
     if not fitted.is_file():
@@ -73,8 +72,7 @@ def load_posterior(fitted: str | Path | None = None) -> Posterior:
         values = {c: _number(v, draws_file, i, c) for c, v in zip(columns, row)}
         checked = parameters.checked(values, f"{draws_file}: row {i + 2}")
         rows.append(tuple(sorted(checked.items())))
-    median = data.get("values") if isinstance(data.get("values"), dict) else {}
-    return Posterior(fitted, draws_file, tuple(rows), dict(median))
+    return Posterior(fitted, draws_file, tuple(rows))
 
 
 def _number(value: Any, path: Path, i: int, column: str) -> Any:

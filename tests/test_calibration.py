@@ -126,6 +126,21 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
         assert (out / "report" / f).is_file(), f
     table = pd.read_csv(out / "report" / "table_A.csv")
     assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct"} <= set(table.columns)
+    # values are the default point: the chosen candidate of point.csv, with the medians and the choice beside them
+    candidates = pd.read_csv(out / "report" / "point.csv")
+    chosen = candidates[candidates["chosen"]]
+    assert len(chosen) == 1 and chosen["candidate"].iloc[0] == fitted["default_point"]["chosen"]
+    assert len(candidates) == 1 + fitted["made_by"]["population"]   # the medians and every particle
+    free = [k for k in fitted["values"] if k not in fitted["fixed"]]
+    assert set(free) == set(fitted["posterior_medians"])
+    medians = candidates[candidates["candidate"] == "median"]
+    for name in free:
+        assert fitted["values"][name] == pytest.approx(chosen[name].iloc[0], rel=1e-5)
+        assert fitted["posterior_medians"][name] == pytest.approx(medians[name].iloc[0], rel=1e-5)
+    at_point = pd.read_csv(out / "report" / "table_point.csv")
+    assert set(at_point["episode"]) == {"A", "B"} and "deaths_kg" in set(at_point["target"])
+    report = (out / "report" / "report.md").read_text()
+    assert "deaths_kg" in report.split("## The default point")[1]
     # a scenario naming the fitted file uses the fitted values
     used = load_scenario(mini_scenario(tmp_path, "uses_fit", out / "fitted.yaml")).params
     for name, value in fitted["values"].items():
@@ -382,6 +397,9 @@ def test_a_fit_kept_in_a_history_file_continues_where_it_stopped(tmp_path):
     assert more.generations[0]["epsilon"] == pytest.approx(first.generations[0]["epsilon"])
     assert more.generations[1]["epsilon"] < more.generations[0]["epsilon"]
     assert more.simulations > first.simulations
+    again = fit(ts, replace(settings, resume=True, generations=0))   # no new generation: the stored posterior
+    assert again.generations == more.generations and again.simulations == more.simulations
+    pd.testing.assert_frame_equal(again.particles, more.particles)
     with pytest.raises(UserError, match="escalate_rate"):
         fit(ts, replace(settings, resume=True, params=("escalate_rate",)))
     with pytest.raises(UserError, match="--replicates 1"):
@@ -394,7 +412,8 @@ def test_history_and_resume_are_checked_before_anything_runs(tmp_path, capsys):
     cases = ((["--resume"], "--resume needs --history"),
              (["--resume", "--history", str(tmp_path / "none.db")], "does not exist"),
              (["--history", str(existing)], "add --resume"),
-             (["--out-of-sample", "--history", str(tmp_path / "new.db")], "--out-of-sample"))
+             (["--out-of-sample", "--history", str(tmp_path / "new.db")], "--out-of-sample"),
+             (["--generations", "0"], "--generations 0"))
     for extra, message in cases:
         assert main(["calibrate", "--quick", "--out", str(tmp_path / "o"), *extra]) == 2
         err = capsys.readouterr().err
