@@ -4,8 +4,7 @@ One *simulation* of a parameter vector is one run of each selected episode's sce
 Its seeds come from ``SeedSequence([--seed, bits of the parameter values])``, so the same vector always
 gives the same runs for a given ``--seed`` whichever process evaluates it. The distance
 (:func:`sim.targets.distance`) scales each documented figure by its documented range. The posterior of the
-last generation gives ``posterior.csv`` (weighted resample) and ``fitted.yaml`` (the default point, the
-posterior draw that reproduces the episodes best: :mod:`sim.point`; the weighted medians beside it), then
+last generation gives ``fitted.yaml`` (weighted medians) and ``posterior.csv`` (weighted resample), then
 posterior predictive runs give the report (:mod:`sim.calibration_report`). Priors and their reasons:
 :data:`PRIOR_REASONS`, :data:`EXTRA_PRIORS` and ``calibration/README.md``.
 """
@@ -34,7 +33,6 @@ import sim.model  # noqa: F401
 from sim.ensemble import LocalExecutor, RunResult, RunTask, derive_seeds, run_ensemble
 from sim.errors import UserError
 from sim.parameters import SPECS
-from sim.point import MEDIAN, QUICK_POINT, PointChoice, PointSettings, choose_point, simulated_distances
 from sim.progress import progress, say
 from sim.results import file_sha256, git_commit, package_versions, write_text_atomic
 from sim.targets import (DEFAULT_EPISODES_FILE, Episode, Target, TargetSet, distance, distance_lower_bound,
@@ -438,10 +436,14 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     abc_logger.addHandler(handler)
     abc_logger.setLevel(logging.WARNING if settings.quiet else logging.INFO)
     np.random.seed(settings.seed % 2**32)
-    say(f"calibrate: fitting {len(params)} parameters to {len(fitted)} targets of "
-        f"{', '.join(e.id for e in episodes)}: population {settings.population}, at most "
-        f"{settings.generations} generations / {settings.budget} simulations / {settings.walltime_minutes:g} min, "
-        f"{settings.replicates} run(s) of each episode per simulation, {settings.workers} worker(s)", settings.quiet)
+    if settings.generations == 0:
+        say(f"calibrate: no new generation: the posterior stored in {settings.history}", settings.quiet)
+    else:
+        say(f"calibrate: fitting {len(params)} parameters to {len(fitted)} targets of "
+            f"{', '.join(e.id for e in episodes)}: population {settings.population}, at most "
+            f"{settings.generations} generations / {settings.budget} simulations / {settings.walltime_minutes:g} "
+            f"min, {settings.replicates} run(s) of each episode per simulation, {settings.workers} worker(s)",
+            settings.quiet)
     try:
         with _database(settings.history) as db:
             abc = pyabc.ABCSMC(EarlyRejectingModel(simulator), prior, dist, population_size=settings.population,
@@ -581,26 +583,13 @@ class OutputPaths:
                    REPO / "results" / "calibration")
 
 
-def fitted_document(result: FitResult, point: PointChoice, paths: OutputPaths, episodes_file: Path,
-                    quick: bool) -> dict[str, Any]:
+def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, quick: bool) -> dict[str, Any]:
     rel = os.path.relpath(paths.posterior, paths.fitted.parent)
     s = result.settings
-    chosen, medians = point.distances(point.label), point.distances(MEDIAN)
     return {
-        "values": {k: float(f"{v:.6g}") for k, v in {**result.fixed, **point.values}.items()},
+        "values": {k: float(f"{v:.6g}") for k, v in {**result.fixed, **result.medians()}.items()},
         "fixed": sorted(result.fixed),
         "posterior_draws": rel,
-        "default_point": {
-            "chosen": point.label,
-            "how": "the candidate (posterior medians or a particle of the posterior generation) with the lowest mean "
-                   "distance over the fitted episodes in the check (sim/point.py)",
-            "screen_runs": point.settings.screen_runs,
-            "finalists": point.settings.finalists,
-            "check_runs": point.settings.check_runs,
-            "mean_distance_screen": {"chosen": float(f"{chosen[0]:.6g}"), "posterior_medians": float(f"{medians[0]:.6g}")},
-            "mean_distance_check": {"chosen": float(f"{chosen[1]:.6g}"), "posterior_medians": float(f"{medians[1]:.6g}")},
-        },
-        "posterior_medians": {k: float(f"{v:.6g}") for k, v in result.medians().items()},
         "made_by": {
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "method": "ABC-SMC (pyabc), uniform priors (log10-uniform where marked), distance = sum of squared "
@@ -642,15 +631,14 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def write_fit(result: FitResult, point: PointChoice, paths: OutputPaths, episodes_file: Path, quick: bool) -> None:
+def write_fit(result: FitResult, paths: OutputPaths, episodes_file: Path, quick: bool) -> None:
     """posterior.csv then fitted.yaml, each via a temporary file and a rename."""
     paths.fitted.parent.mkdir(parents=True, exist_ok=True)
     paths.posterior.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(paths.posterior, result.draws.to_csv(index=False, float_format="%.6g"))
-    doc = fitted_document(result, point, paths, episodes_file, quick)
-    header = ("# Written by `bordersim calibrate` (sim/calibration.py). values: the default point, the posterior draw\n"
-              "# that reproduces the fitted episodes best (default_point, sim/point.py); posterior_medians for reference.\n"
-              "# A scenario uses values with `parameters: {file: ../calibration/fitted.yaml}`; do not edit by hand.\n")
+    doc = fitted_document(result, paths, episodes_file, quick)
+    header = ("# Written by `bordersim calibrate` (sim/calibration.py): posterior medians of the fitted parameters.\n"
+              "# A scenario uses them with `parameters: {file: ../calibration/fitted.yaml}`; do not edit by hand.\n")
     write_text_atomic(paths.fitted, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
 
 
@@ -677,8 +665,6 @@ class CalibrateOptions:
     replicates: int = 1
     draws: int = 200
     predictive_runs: int = 100
-    point_runs: int = PointSettings.screen_runs
-    """Runs of each episode per candidate in the default point's screen (:mod:`sim.point`)."""
 
 
 def settings_for(options: CalibrateOptions) -> FitSettings:
@@ -710,7 +696,7 @@ def check_history(options: CalibrateOptions) -> None:
         raise UserError("--resume needs --history FILE: the database of the fit to continue")
     if options.generations == 0 and not options.resume:
         raise UserError("--generations 0 runs no generation: it needs --resume --history FILE, whose stored posterior "
-                        "then gives a new default point and report")
+                        "then gives fitted.yaml and the report anew")
     if options.history is None:
         return
     if options.out_of_sample:
@@ -740,17 +726,8 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
 
     result = fit(chosen, settings)
     result.draws = resample(result, n_draws, settings.seed + 1)
-    point = choose_point(result.particles, result.weights, result.medians(),
-                         simulated_distances(tuple(chosen.episodes.values()), all_targets.censor_at_end,
-                                             settings.workers, settings.quiet),
-                         QUICK_POINT if options.quick else PointSettings(screen_runs=options.point_runs),
-                         settings.seed + 300)
-    say(f"calibrate: default point {point.label} (mean distance {point.distances(point.label)[1]:.4g} over "
-        f"{point.settings.check_runs} runs; posterior medians {point.distances(MEDIAN)[1]:.4g})", settings.quiet)
     predictions = report.predict_all(all_targets, result, settings, n_pred, options.quick)
-    point_predictions = report.predict_point(all_targets, point, settings, n_pred)
-    report.write_report(paths.report, all_targets, chosen, result, predictions, paths, options.quick,
-                        point, point_predictions)
-    write_fit(result, point, paths, all_targets.path, options.quick)
+    report.write_report(paths.report, all_targets, chosen, result, predictions, paths, options.quick)
+    write_fit(result, paths, all_targets.path, options.quick)
     say(f"wrote {paths.fitted}, {paths.posterior} and {paths.report}/", options.quiet)
     return paths

@@ -22,7 +22,6 @@ from sim.targets import Episode, Target, TargetSet, distance_deviation
 
 if TYPE_CHECKING:
     from sim.calibration import FitResult, FitSettings, OutputPaths
-    from sim.point import PointChoice
 
 RELATIVE_GOAL = ("deaths_kg", "deaths_tj", "peak_displaced_kg")   # medians within ±30% (issue 3)
 HOURS_GOAL = ("hours_to_first_ceasefire",)                          # medians within ±12 h
@@ -54,20 +53,6 @@ def predict_all(targets: TargetSet, result: "FitResult", settings: "FitSettings"
         n = n_pred if ep.kind == "episode" else BASELINE_RUNS
         draws = result.draws.iloc[:n]
         runs = predictive(ep, draws, settings.seed + 100 + i, settings.workers, settings.quiet)
-        out[ep.id] = Prediction(ep, runs, predictive_values(ep, runs, targets.censor_at_end))
-    return out
-
-
-def predict_point(targets: TargetSet, point: "PointChoice", settings: "FitSettings", n_pred: int
-                  ) -> dict[str, Prediction]:
-    """``n_pred`` runs of every episode (not the background years) at the default point: what a scenario run
-    with the shipped parameters gives."""
-    from sim.calibration import predictive, predictive_values
-
-    draws = pd.DataFrame([point.values] * n_pred)
-    out = {}
-    for i, ep in enumerate(e for e in targets.episodes.values() if e.kind == "episode"):
-        runs = predictive(ep, draws, settings.seed + 400 + i, settings.workers, settings.quiet)
         out[ep.id] = Prediction(ep, runs, predictive_values(ep, runs, targets.censor_at_end))
     return out
 
@@ -333,11 +318,9 @@ def plot_escalation(pred: Prediction, path: Path) -> Path:
 # --- the report folder ----------------------------------------------------------------------------------
 
 def write_report(folder: Path, targets: TargetSet, chosen: TargetSet, result: "FitResult",
-                 predictions: dict[str, Prediction], paths: "OutputPaths", quick: bool, point: "PointChoice",
-                 point_predictions: dict[str, Prediction]) -> None:
+                 predictions: dict[str, Prediction], paths: "OutputPaths", quick: bool) -> None:
     fitted_on = list(chosen.episodes)
     tables = {eid: comparison_table(p, fitted_on) for eid, p in predictions.items()}
-    point_tables = {eid: comparison_table(p, fitted_on) for eid, p in point_predictions.items()}
     old_oos = folder / "out_of_sample"
     with atomic_dir(folder) as tmp:
         if old_oos.is_dir():   # the out-of-sample fits are made by their own command; keep them
@@ -351,8 +334,6 @@ def write_report(folder: Path, targets: TargetSet, chosen: TargetSet, result: "F
             pv.insert(0, "episode", eid)
             pv.to_csv(tmp / f"predictive_{eid}.csv", index=False)
         misfit_breakdown(tables, fitted_on).to_csv(tmp / "misfit.csv", index=False)
-        point.table.to_csv(tmp / "point.csv", index=False, float_format="%.6g")
-        pd.concat(point_tables.values(), ignore_index=True).to_csv(tmp / "table_point.csv", index=False)
         pd.DataFrame(result.generations).to_csv(tmp / "generations.csv", index=False)
         result.draws.to_csv(tmp / "posterior_draws.csv", index=False, float_format="%.6g")
         plot_marginals(result, tmp / "posterior_marginals.png")
@@ -361,7 +342,7 @@ def write_report(folder: Path, targets: TargetSet, chosen: TargetSet, result: "F
             if pred.episode.timeline:
                 plot_escalation(pred, tmp / f"escalation_{eid}.png")
         write_text_atomic(tmp / "report.md", report_markdown(targets, result, tables, fitted_on, paths, quick,
-                                                             predictions, point, point_tables))
+                                                             predictions))
         write_json(tmp / "manifest.json", {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "fitted_on": fitted_on, "quick": quick, "fitted_yaml": str(paths.fitted),
@@ -369,9 +350,6 @@ def write_report(folder: Path, targets: TargetSet, chosen: TargetSet, result: "F
             "simulations": result.simulations, "walltime_seconds": round(result.walltime_s, 1),
             "predictive_runs": {eid: len(p.results) for eid, p in predictions.items()},
             "posterior_median": result.medians(),
-            "default_point": {"chosen": point.label, "values": point.values,
-                              "settings": dataclasses.asdict(point.settings),
-                              "point_runs": {eid: len(p.results) for eid, p in point_predictions.items()}},
         })
 
 
@@ -397,8 +375,7 @@ def fixed_note(result: "FitResult") -> str:
 
 
 def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, pd.DataFrame], fitted_on: list[str],
-                    paths: "OutputPaths", quick: bool, predictions: dict[str, Prediction], point: "PointChoice",
-                    point_tables: dict[str, pd.DataFrame]) -> str:
+                    paths: "OutputPaths", quick: bool, predictions: dict[str, Prediction]) -> str:
     s = result.settings
     lines = [f"# Calibration report{' (--quick: machinery test, not a fit)' if quick else ''}", "",
              f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, "
@@ -414,8 +391,6 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
              "within ±30%; hours to the first ceasefire within ±12 h.", ""]
     lines += goal_verdict(tables, [e for e in tables if targets.episodes[e].kind == "episode"])
     lines += ["", "## Where the misfit comes from", "", misfit_markdown(misfit_breakdown(tables, fitted_on))]
-    lines += ["", "## The default point (`point.csv`, `table_point.csv`)", "", point_markdown(point, point_tables,
-                                                                                           tables)]
     lines += ["", "## Posterior (median and 90% interval of the weighted posterior generation)", "",
               "| parameter | prior | median | 5% | 95% |", "|---|---|---|---|---|"]
     from sim.calibration import weighted_quantile
@@ -445,9 +420,6 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
               "* `table_<episode>.csv`: documented vs simulated per target (with sources)",
               "* `predictive_<episode>.csv`: each posterior predictive run's value of each target",
               "* `misfit.csv`: each fitted target's mean squared deviation and its share of the distance",
-              "* `point.csv`: the candidates for the default point (the posterior medians and every particle of the "
-              "posterior generation), their weights and mean distances; `table_point.csv`: the documented figures "
-              "against runs at the chosen point",
               "* `by_level_<episode>.csv`: the predictive runs grouped by the highest weapon level they reached, "
               "with the median of each goal target per group",
               "* `posterior_marginals.png`, `posterior_pairs.png`, `posterior_draws.csv`, `generations.csv`",
@@ -455,37 +427,6 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
               "timeline",
               "* `out_of_sample/` (from `bordersim calibrate --out-of-sample`): fit on one episode, predict the other"]
     return "\n".join(lines) + "\n"
-
-
-def point_markdown(point: "PointChoice", point_tables: dict[str, pd.DataFrame],
-                   tables: dict[str, pd.DataFrame]) -> str:
-    """How the default point was chosen, and the goal targets in runs at it beside the posterior predictive."""
-    from sim.point import MEDIAN
-
-    st = point.settings
-    chosen, medians = point.distances(point.label), point.distances(MEDIAN)
-    what = "the posterior medians" if point.label == MEDIAN else f"posterior {point.label}"
-    lines = [f"Scenarios run at `values` in `fitted.yaml`: **{what}**. Candidates: the posterior medians and the "
-             f"{len(point.table) - 1} particles of the posterior generation, each run {st.screen_runs} time(s) per "
-             f"fitted episode at common seeds; the {st.finalists} best and the medians then {st.check_runs} time(s) at "
-             f"fresh seeds (`sim/point.py`). Mean distance in the check: chosen {chosen[1]:,.0f}, posterior medians "
-             f"{medians[1]:,.0f} (screen: {chosen[0]:,.0f} and {medians[0]:,.0f}).", ""]
-    if not point_tables:
-        return "\n".join(lines)
-    n = ", ".join(f"{len(df)} targets of {eid}" for eid, df in point_tables.items())
-    lines += [f"The goal targets in runs at the chosen point ({n}; all in `table_point.csv`):", "",
-              "| episode | target | documented | posterior predictive median | at the default point: median (90%) | "
-              "median goal at the point |", "|---|---|---|---|---|---|"]
-    for eid, df in point_tables.items():
-        predictive = tables[eid].set_index("target")["sim_median"]
-        for r in df[df["median_goal"] != ""].itertuples():
-            lines.append(f"| {eid} | {r.target} | {_fmt(r.documented)} | {_fmt(predictive[r.target])} | "
-                         f"{_fmt(r.sim_median)} ({_fmt(r.sim_q05)}–{_fmt(r.sim_q95)}) | {r.median_goal} |")
-    inside = sum(int(df["documented_inside_90pct"].sum()) for df in point_tables.values())
-    total = sum(len(df) for df in point_tables.values())
-    lines += ["", f"{inside} of {total} documented figures fall inside the 90% interval of the runs at the point "
-              "(run-to-run chance only: the posterior predictive above adds the parameters' uncertainty)."]
-    return "\n".join(lines)
 
 
 # --- out of sample --------------------------------------------------------------------------------------

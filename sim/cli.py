@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--budget", type=_positive_int, help="most simulations in total (default: 12000 within 20 min; --quick: 160)")
     cal.add_argument("--population", type=_positive_int, help="particles per generation (default: 150; --quick: 16)")
     cal.add_argument("--generations", type=_count, help="most generations (default: 10); 0 with --resume: none, "
-                     "only a new default point and report from the stored posterior")
+                     "only fitted.yaml and the report anew from the stored posterior")
     cal.add_argument("--minutes", type=_positive_int, help="wall-time limit of each fit in minutes (default: 20)")
     cal.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
     cal.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): pyabc's Dask sampler")
@@ -98,9 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--replicates", type=_positive_int, default=1,
                      help="runs of each episode per particle, the distance being their mean: less of one run's luck "
                      "in the fit, at that many times the cost per simulation (default: 1)")
-    cal.add_argument("--point-runs", type=_positive_int, default=4,
-                     help="runs of each episode per candidate when choosing the default point among the posterior "
-                     "medians and particles; the 10 best then run five times as often at fresh seeds (default: 4)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
@@ -160,7 +157,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             workers=args.workers,
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
-            resume=args.resume, replicates=args.replicates, point_runs=args.point_runs))
+            resume=args.resume, replicates=args.replicates))
     return 0
 
 

@@ -126,21 +126,6 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
         assert (out / "report" / f).is_file(), f
     table = pd.read_csv(out / "report" / "table_A.csv")
     assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct"} <= set(table.columns)
-    # values are the default point: the chosen candidate of point.csv, with the medians and the choice beside them
-    candidates = pd.read_csv(out / "report" / "point.csv")
-    chosen = candidates[candidates["chosen"]]
-    assert len(chosen) == 1 and chosen["candidate"].iloc[0] == fitted["default_point"]["chosen"]
-    assert len(candidates) == 1 + fitted["made_by"]["population"]   # the medians and every particle
-    free = [k for k in fitted["values"] if k not in fitted["fixed"]]
-    assert set(free) == set(fitted["posterior_medians"])
-    medians = candidates[candidates["candidate"] == "median"]
-    for name in free:
-        assert fitted["values"][name] == pytest.approx(chosen[name].iloc[0], rel=1e-5)
-        assert fitted["posterior_medians"][name] == pytest.approx(medians[name].iloc[0], rel=1e-5)
-    at_point = pd.read_csv(out / "report" / "table_point.csv")
-    assert set(at_point["episode"]) == {"A", "B"} and "deaths_kg" in set(at_point["target"])
-    report = (out / "report" / "report.md").read_text()
-    assert "deaths_kg" in report.split("## The default point")[1]
     # a scenario naming the fitted file uses the fitted values
     used = load_scenario(mini_scenario(tmp_path, "uses_fit", out / "fitted.yaml")).params
     for name, value in fitted["values"].items():
