@@ -377,14 +377,18 @@ def fixed_note(result: "FitResult") -> str:
 def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, pd.DataFrame], fitted_on: list[str],
                     paths: "OutputPaths", quick: bool, predictions: dict[str, Prediction]) -> str:
     s = result.settings
+    sampling = f"{len(result.generations)} generation(s), {result.simulations} simulations"
+    if s.generations == 0:   # --resume --generations 0: a report of a stored fit, no sampling in this sitting
+        sitting = f"report written anew from the fit stored in `{s.history}` (`--resume --generations 0`)"
+    else:
+        sampling += f" (at most {s.generations} generations, {s.budget} simulations)"
+        sitting = f"{result.walltime_s:.0f} s on {s.workers} worker(s)"
     lines = [f"# Calibration report{' (--quick: machinery test, not a fit)' if quick else ''}", "",
-             f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, "
-             f"{len(result.generations)} generation(s) (at most {s.generations}), {result.simulations} simulations "
-             f"(budget {s.budget}); the posterior is generation {result.posterior_generation} "
+             f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, {sampling}; "
+             f"the posterior is generation {result.posterior_generation} "
              f"(the last with an effective sample size of at least {s.min_ess_fraction:.0%} of the population): "
              f"epsilon {result.final_epsilon:.3g}, effective sample size {result.ess:.1f} of {len(result.weights)}"
-             f"{fixed_note(result)}; {result.walltime_s:.0f} s on "
-             f"{s.workers} worker(s), seed {s.seed}. Parameters written to `{paths.fitted}`; targets from "
+             f"{fixed_note(result)}; {sitting}, seed {s.seed}. Parameters written to `{paths.fitted}`; targets from "
              f"`{targets.path}`. How the fit works: `calibration/README.md`.", "",
              "## Goal check (issue 3)", "",
              "Every documented target inside the 90% posterior predictive interval; medians of deaths and evacuated "

@@ -126,6 +126,14 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
         assert (out / "report" / f).is_file(), f
     table = pd.read_csv(out / "report" / "table_A.csv")
     assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct"} <= set(table.columns)
+    # --resume --generations 0 writes fitted.yaml and the report anew from the stored fit, sampling nothing
+    again = tmp_path / "again"
+    assert main(["calibrate", "--quick", "--quiet", "--episodes-file", str(ep_file), "--out", str(again),
+                 "--workers", "2", "--seed", "5", "--history", str(tmp_path / "kept" / "abc.db"), "--resume",
+                 "--generations", "0"]) == 0
+    rewritten = yaml.safe_load((again / "fitted.yaml").read_text())
+    assert rewritten["values"] == fitted["values"] and rewritten["made_by"]["simulations"] == fitted["made_by"]["simulations"]
+    assert "written anew from the fit stored in" in (again / "report" / "report.md").read_text()
     # a scenario naming the fitted file uses the fitted values
     used = load_scenario(mini_scenario(tmp_path, "uses_fit", out / "fitted.yaml")).params
     for name, value in fitted["values"].items():
