@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from sim.ceasefire import Phase
-from sim.ladder import ARMED, Rung
+from sim.ladder import AIR_MLRS, ARMED, Rung
 from sim.mediation import ActionSpec, Leverage, MediationEffects, Observation, trigger_met
 from sim.state import hazard_to_prob
 
@@ -93,6 +93,9 @@ class Government(mesa.Agent):
     it. Re-arming to mortars or heavier (L2 or above) makes the breach, or the next breach, a *collapse*
     (``Ceasefire.note_heavy_rearmament``), which slows its re-agreement (``ceasefire.Ceasefire``);
     restoring peacetime small-arms orders does not.
+    Rule (lead time of the top rung): a government whose forces came into the episode without mortars
+    authorised may authorise L4 only ``air_lead_hours`` after the episode's first armed shot
+    (:meth:`_top_rung_at_hand`; 0 by default: off).
     Rule (deployed orders): a government that came into the episode with mortars or heavier authorised
     climbs at ``deployed_authorise_factor`` times the rate until a ceasefire of the episode has been
     violated; out-gunned, it answers at the full rate. Why: on 14 Sep 2022 both sides fought with the
@@ -112,6 +115,7 @@ class Government(mesa.Agent):
         self.lull_rearm_used = False  # the one re-arm in a standing agreement of this episode is used
         self.losses_since_agreement = 0.0
         self.violations_before_episode = 0  # the ceasefire's violation count when this episode began
+        self.first_armed_hour: float | None = None  # when this episode's armed fire began
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
@@ -125,6 +129,7 @@ class Government(mesa.Agent):
         """A new episode: the peacetime rules of engagement apply again."""
         self.authorised = self.episode_authorised = self.initial_authorised
         self.lull_rearm_used = False
+        self.first_armed_hour = None
         self.violations_before_episode = self.model.ceasefire.violations
 
     @property
@@ -138,6 +143,18 @@ class Government(mesa.Agent):
         heavier weapons is the decision to go back to war."""
         return (self.deployed_for_war
                 and self.model.ceasefire.violations == self.violations_before_episode)
+
+    def _top_rung_at_hand(self) -> bool:
+        """L4 (MLRS, armed drones, aircraft) may be authorised: forces deployed for war have those weapons at
+        hand; a local incident's forces wait ``air_lead_hours`` from the episode's first armed shot while they
+        are brought up. Why: April 2021 reached armour within ~13 h of the first shots and saw no L4 in the
+        ~16 h of fire before its ceasefire (facts E07); with one pace for every rung, 54 of 100 April runs at
+        the session-20 posterior draws reached L4, a median 3 h after armour (calibration/README.md, session
+        21). Slowing the top rung's orders by a factor instead cut September's L4 as much as April's."""
+        lead = self.model.params["air_lead_hours"]
+        if lead <= 0.0 or self.deployed_for_war:
+            return True
+        return self.first_armed_hour is not None and self.model.hour - self.first_armed_hour >= lead
 
     def _may_rearm(self, phase: Phase) -> bool:
         """Re-arming answers a breach; a government whose forces came into the episode with mortars or
@@ -161,12 +178,15 @@ class Government(mesa.Agent):
             self.lull_rearm_used = self.lull_rearm_used or phase == Phase.AGREED
             if self.authorised > ARMED:
                 model.ceasefire.note_heavy_rearmament()
+        if self.first_armed_hour is None and model.state.rung.max() >= ARMED:
+            self.first_armed_hour = model.hour
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         sustained = model.armed_hours >= params["authorise_after_hours"]
         pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]
                    or opponent_max > self.authorised
                    or (sustained and opponent_max >= max(self.authorised, ARMED)))
-        if pressed and self.authorised < self.arsenal:
+        top_ready = self.authorised + 1 < AIR_MLRS or self._top_rung_at_hand()
+        if pressed and self.authorised < self.arsenal and top_ready:
             urgency = 1.0 + params["orders_loss_gain"] * self.losses_since_agreement
             if self._holds_deployed_orders() and opponent_max <= self.authorised:
                 urgency *= params["deployed_authorise_factor"]

@@ -83,6 +83,9 @@ PRIOR_REASONS: dict[str, str] = {
     "orders_loss_gain": "0 (a death changes no orders) to 2 (one death in the last day triples the hazard of new "
                         "orders); E07 went from the first shots to mortars in ~10 h and to armour in ~13 h as the "
                         "toll mounted (24.kg 192001, 192151; utrk.kg 56978)",
+    "air_lead_hours": "L4 at hand at once (0) to five days after the first shots (120 h); E07's armed fire ran ~16 h "
+                      "to its ceasefire with armour and no MLRS, drones or aircraft (facts E07); E13's forces came "
+                      "deployed for war, which the rule leaves alone",
     "deployed_authorise_factor": "0 (forces deployed for war keep the orders they came with until a ceasefire has "
                                  "failed) to 1 (their orders climb as anyone's); E13's heavy weapons came on 16 Sep, "
                                  "after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)",

@@ -155,6 +155,16 @@ SPECS: dict[str, ParameterSpec] = {
         "fitted; E07 first shots ~04:00, mortars ~14:00, armour ~17:00 as the toll mounted "
         "(24.kg 192001, 192151; utrk.kg 56978)",
         prior=(0.0, 2.0)),
+    "air_lead_hours": P(
+        0.0, "hours",
+        "Hours from the episode's first armed shot before a government whose forces came into it without mortars "
+        "authorised (a local incident, not a deployment for war) may authorise L4 (MLRS, armed drones, "
+        "aircraft): those weapons have to be brought up. Forces deployed for war have them at hand; fire may "
+        "always be answered in kind. 0 = at hand for all (the default without calibration/fitted.yaml).",
+        "E07: armed fire from ~04:00 on 29 Apr to the ceasefire at 20:00, armour within ~13 h, 31 KG dead by "
+        "that evening, and no confirmed MLRS, drones or aircraft (facts E07; 24.kg 192001, 192194); E13's forces "
+        "came deployed, with MLRS and drones ~57 h after the onset (TJ GKNB via RIA; Oryx 2022-10-03)",
+        prior=(0.0, 120.0)),
     "deployed_authorise_factor": P(
         1.0, "factor",
         "Multiplier on a pressed government's authorisation hazard while it came into the episode with mortars or "

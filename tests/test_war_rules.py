@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.ceasefire import Ceasefire, Phase
 from sim.escalation import arms_gate, first_use_divisor, move_postures, open_front
-from sim.ladder import ARMED, ARMOUR, CALM, CIVIL, MORTARS
+from sim.ladder import AIR_MLRS, ARMED, ARMOUR, CALM, CIVIL, MORTARS
 from sim.model import BorderModel
 from sim.outcomes import summarise
 from tests.conftest import SCENARIOS, finished, with_governments
@@ -388,3 +388,73 @@ def test_a_new_episode_holds_deployed_orders_again_after_an_earlier_violation(mi
     gov.losses_since_agreement = 20.0
     gov.step()
     assert gov.authorised == MORTARS
+
+
+def _hour_of_next_orders(scenario, seed: int, authorised: int, lead: float) -> int | None:
+    """Hours from the first armed shot (hour 0) until the KG government, holding ``authorised`` under a heavy
+    toll, authorises one rung more, with ``air_lead_hours`` = ``lead``."""
+    model = BorderModel(scenario.with_params({"authorise_rate": 0.3, "orders_loss_gain": 0.5,
+                                              "air_lead_hours": lead}), seed=seed)
+    government = model.government_list[0]
+    government.authorised = authorised
+    model.state.posture[1, 0] = ARMED
+    model.state.refresh_rung()
+    for hour in range(200):
+        model.steps = hour + 1              # model.hour = hour
+        government.losses_since_agreement = 20.0
+        government.step()
+        if government.authorised > authorised:
+            return hour
+    return None
+
+
+def test_a_local_incidents_forces_wait_the_lead_time_for_the_top_rung_and_deployed_ones_do_not(mini):
+    """With ``air_lead_hours`` 48, a government that came in with small arms (April 2021) authorises L4 no
+    sooner than 48 h after the first armed shot, though at 0 it does so within hours; the lower rungs' orders
+    and a government that came in with mortars (September 2022) are unchanged (same draws)."""
+    local = with_governments(mini, ("L1", "L4"), ("L1", "L4"))
+    deployed = with_governments(mini, ("L2", "L4"), ("L2", "L4"))
+    seeds = range(8)
+
+    def hours(scenario, authorised: int, lead: float) -> list[int | None]:
+        return [_hour_of_next_orders(scenario, seed, authorised, lead) for seed in seeds]
+
+    at_once = hours(local, ARMOUR, 0.0)
+    assert all(h is not None and h < 48 for h in at_once)
+    waiting = hours(local, ARMOUR, 48.0)
+    assert all(h is not None and h >= 48 for h in waiting)
+    assert hours(local, MORTARS, 48.0) == hours(local, MORTARS, 0.0)      # armour needs no lead time
+    assert hours(deployed, ARMOUR, 48.0) == hours(deployed, ARMOUR, 0.0)
+
+
+def test_a_new_episode_waits_the_lead_time_again(mini):
+    """The lead time counts from the episode's first armed shot: after ``stand_down`` the clock restarts."""
+    local = with_governments(mini, ("L1", "L4"), ("L1", "L4"))
+    model = BorderModel(local.with_params({"authorise_rate": 1e6, "air_lead_hours": 10.0}), seed=1)
+    government = model.government_list[0]
+    model.state.posture[1, 0] = ARMED
+    model.state.refresh_rung()
+    government.authorised = ARMOUR
+    model.steps = 1
+    government.losses_since_agreement = 20.0
+    government.step()
+    assert government.authorised == ARMOUR and government.first_armed_hour == 0.0
+    model.steps = 12
+    government.step()
+    assert government.authorised == AIR_MLRS
+    government.stand_down()
+    assert government.first_armed_hour is None
+    government.authorised = ARMOUR
+    model.steps = 20
+    government.losses_since_agreement = 20.0
+    government.step()
+    assert government.authorised == ARMOUR and government.first_armed_hour == 19.0
+
+
+def test_with_a_long_lead_time_april_2021_never_reaches_the_top_rung():
+    """Both governments of april2021.yaml came in with small arms, so no run reaches L4 before the lead time
+    (neither side fires it first, and answering in kind needs someone to fire it)."""
+    for seed in range(4):
+        model = finished(SCENARIOS / "april2021.yaml", seed, air_lead_hours=1e4)
+        assert int(model.state.peak_rung.max()) < AIR_MLRS
+
