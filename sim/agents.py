@@ -115,7 +115,7 @@ class Government(mesa.Agent):
         self.lull_rearm_used = False  # the one re-arm in a standing agreement of this episode is used
         self.losses_since_agreement = 0.0
         self.violations_before_episode = 0  # the ceasefire's violation count when this episode began
-        self.first_armed_hour: float | None = None  # when this episode's armed fire began
+        self.first_armed_hour: float | None = None  # when this episode's armed fire began (None: no episode)
 
     def note_losses(self, deaths: int, dt: float) -> None:
         self.losses_since_agreement = self.losses_since_agreement * np.exp(-dt / 24.0) + deaths
@@ -178,8 +178,11 @@ class Government(mesa.Agent):
             self.lull_rearm_used = self.lull_rearm_used or phase == Phase.AGREED
             if self.authorised > ARMED:
                 model.ceasefire.note_heavy_rearmament()
-        if self.first_armed_hour is None and model.state.rung.max() >= ARMED:
+        armed_now = model.state.rung.max() >= ARMED
+        if armed_now and self.first_armed_hour is None:
             self.first_armed_hour = model.hour
+        elif not armed_now and phase == Phase.NONE:
+            self.first_armed_hour = None  # no episode under way: a stray shot does not start a later war's clock
         opponent_max = int(model.state.posture[1 - self.side_index].max())
         sustained = model.armed_hours >= params["authorise_after_hours"]
         pressed = (self.losses_since_agreement >= params["authorise_loss_threshold"]

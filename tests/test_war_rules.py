@@ -428,7 +428,8 @@ def test_a_local_incidents_forces_wait_the_lead_time_for_the_top_rung_and_deploy
 
 
 def test_a_new_episode_waits_the_lead_time_again(mini):
-    """The lead time counts from the episode's first armed shot: after ``stand_down`` the clock restarts."""
+    """The lead time counts from the episode's first armed shot: after ``stand_down`` the clock restarts, and
+    it is not started by fire that ended with no talks or agreement."""
     local = with_governments(mini, ("L1", "L4"), ("L1", "L4"))
     model = BorderModel(local.with_params({"authorise_rate": 1e6, "air_lead_hours": 10.0}), seed=1)
     government = model.government_list[0]
@@ -444,6 +445,16 @@ def test_a_new_episode_waits_the_lead_time_again(mini):
     assert government.authorised == AIR_MLRS
     government.stand_down()
     assert government.first_armed_hour is None
+    model.steps = 15
+    government.step()                           # fire again: the clock starts ...
+    assert government.first_armed_hour == 14.0
+    model.state.posture[1, 0] = CALM            # ... and stops when the fire ends with no talks or agreement
+    model.state.refresh_rung()
+    model.steps = 16
+    government.step()
+    assert government.first_armed_hour is None
+    model.state.posture[1, 0] = ARMED
+    model.state.refresh_rung()
     government.authorised = ARMOUR
     model.steps = 20
     government.losses_since_agreement = 20.0
