@@ -390,6 +390,17 @@ def test_a_new_episode_holds_deployed_orders_again_after_an_earlier_violation(mi
     assert gov.authorised == MORTARS
 
 
+def _orders_at(model: BorderModel, hour: int, opponent_fires: int) -> None:
+    """One step of the KG government's orders at ``hour``, under a toll of 20 dead, while TJ fires at
+    ``opponent_fires`` on segment 0."""
+    model.state.posture[1, 0] = opponent_fires
+    model.state.refresh_rung()
+    model.steps = hour + 1                      # model.hour = hour
+    government = model.government_list[0]
+    government.losses_since_agreement = 20.0
+    government.step()
+
+
 def _hour_of_next_orders(scenario, seed: int, authorised: int, lead: float) -> int | None:
     """Hours from the first armed shot (hour 0) until the KG government, holding ``authorised`` under a heavy
     toll, authorises one rung more, with ``air_lead_hours`` = ``lead``."""
@@ -397,12 +408,8 @@ def _hour_of_next_orders(scenario, seed: int, authorised: int, lead: float) -> i
                                               "air_lead_hours": lead}), seed=seed)
     government = model.government_list[0]
     government.authorised = authorised
-    model.state.posture[1, 0] = ARMED
-    model.state.refresh_rung()
     for hour in range(200):
-        model.steps = hour + 1              # model.hour = hour
-        government.losses_since_agreement = 20.0
-        government.step()
+        _orders_at(model, hour, ARMED)
         if government.authorised > authorised:
             return hour
     return None
@@ -433,32 +440,19 @@ def test_a_new_episode_waits_the_lead_time_again(mini):
     local = with_governments(mini, ("L1", "L4"), ("L1", "L4"))
     model = BorderModel(local.with_params({"authorise_rate": 1e6, "air_lead_hours": 10.0}), seed=1)
     government = model.government_list[0]
-    model.state.posture[1, 0] = ARMED
-    model.state.refresh_rung()
     government.authorised = ARMOUR
-    model.steps = 1
-    government.losses_since_agreement = 20.0
-    government.step()
+    _orders_at(model, 0, ARMED)
     assert government.authorised == ARMOUR and government.first_armed_hour == 0.0
-    model.steps = 12
-    government.step()
+    _orders_at(model, 11, ARMED)
     assert government.authorised == AIR_MLRS
     government.stand_down()
     assert government.first_armed_hour is None
-    model.steps = 15
-    government.step()                           # fire again: the clock starts ...
+    _orders_at(model, 14, ARMED)                # fire again: the clock starts ...
     assert government.first_armed_hour == 14.0
-    model.state.posture[1, 0] = CALM            # ... and stops when the fire ends with no talks or agreement
-    model.state.refresh_rung()
-    model.steps = 16
-    government.step()
+    _orders_at(model, 15, CALM)                 # ... and stops when the fire ends with no talks or agreement
     assert government.first_armed_hour is None
-    model.state.posture[1, 0] = ARMED
-    model.state.refresh_rung()
     government.authorised = ARMOUR
-    model.steps = 20
-    government.losses_since_agreement = 20.0
-    government.step()
+    _orders_at(model, 19, ARMED)
     assert government.authorised == ARMOUR and government.first_armed_hour == 19.0
 
 
