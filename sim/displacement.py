@@ -1,9 +1,12 @@
 """Evacuation when violence is near, return when it is calm.
 
-A village's *threat* is the violence on every segment weighted by rung and by distance,
+A village's *threat* is the violence on each segment weighted by rung and by distance,
 ``exp(-d / reach)``, where ``reach`` is ``threat_reach_km`` or the weapon's own reach if that is longer
 (rockets, drones and aircraft frighten towns far behind the line: in 2022 Isfana, Sulukta and Batken town
-were evacuated too, facts E13). Above ``evacuation_threshold`` a share of the people present leaves each
+were evacuated too, facts E13). How the segments combine is ``threat_pooling``: 1 adds them up, 0 takes the
+strongest alone, and values between add that share of the rest to the strongest. A sum grows with how finely
+the border is cut into segments (twenty skirmishes 27 km away add up to artillery on the doorstep, and
+Batken town, which no source has evacuated in April 2021, empties); the strongest alone does not. Above ``evacuation_threshold`` a share of the people present leaves each
 hour, until ``evacuating_share`` of its living residents are gone (evacuations take mainly women and
 children, RFE/RL on 29-30 Apr 2021: the rest stay, and can be hit); once the ceasefire holds and the threat
 has fallen below half the threshold, a share of the displaced comes back each hour. Flows are expected
@@ -24,17 +27,25 @@ def threat_kernels(params: dict, segment_village_km: np.ndarray) -> np.ndarray:
     return np.exp(-segment_village_km[None, :, :] / reach[:, None, None])
 
 
-def threat(state: BorderState, kernels: np.ndarray) -> np.ndarray:
+def threat(state: BorderState, kernels: np.ndarray, pooling: float) -> np.ndarray:
+    """float[V]: the strongest segment's threat plus ``pooling`` times the sum of the others'."""
     active = np.flatnonzero(state.rung)
-    rung = state.rung[active]
-    return (rung / 5.0) @ kernels[rung, active]
+    if active.size == 0:
+        return np.zeros(kernels.shape[2])
+    weight = state.rung[active] / 5.0
+    exposure = kernels[state.rung[active], active]
+    total = weight @ exposure
+    if pooling >= 1.0:
+        return total
+    strongest = (weight[:, None] * exposure).max(axis=0)
+    return strongest + pooling * (total - strongest)
 
 
 def move_people(state: BorderState, params: dict, dt: float, kernels: np.ndarray,
                 returns_allowed: bool) -> None:
     if not state.rung.any() and not (returns_allowed and state.displaced.any()):
         return
-    level = threat(state, kernels)
+    level = threat(state, kernels, params["threat_pooling"])
     leaving = level > params["evacuation_threshold"]
     out = np.where(leaving, np.floor(state.present * hazard_to_prob(params["evacuation_rate"], dt)), 0)
     out = np.minimum(out.astype(np.int64), _still_leaving(state, params["evacuating_share"]))
