@@ -190,6 +190,27 @@ def test_no_evacuation_takes_more_than_its_share_of_the_living(mini, share, rung
     assert (state.present + state.displaced == before).all() and (state.present >= 0).all()
 
 
+@SETTINGS
+@given(rungs=st.lists(st.integers(0, 5), min_size=1, max_size=8), low=st.floats(0.0, 1.0),
+       high=st.floats(0.0, 1.0))
+def test_a_village_threat_lies_between_its_strongest_segment_and_the_sum(mini, rungs, low, high):
+    """Whatever the fire, a village's threat is at least its strongest segment's and at most the sum of all
+    segments'; it is exactly those at pooling 0 and 1, and never falls as pooling rises."""
+    model = BorderModel(mini, seed=0)
+    state = model.state
+    state.posture[0] = np.resize(np.array(rungs), state.rung.size)
+    state.refresh_rung()
+    per_segment = (state.rung / 5.0)[:, None] * model._threat[state.rung, np.arange(state.rung.size)]
+    strongest, total = per_segment.max(axis=0), per_segment.sum(axis=0)
+    low, high = sorted((low, high))
+    at_low = displacement.threat(state, model._threat, low)
+    at_high = displacement.threat(state, model._threat, high)
+    np.testing.assert_allclose(displacement.threat(state, model._threat, 0.0), strongest, atol=1e-12)
+    np.testing.assert_allclose(displacement.threat(state, model._threat, 1.0), total, atol=1e-12)
+    assert (at_low >= strongest - 1e-12).all() and (at_high <= total + 1e-12).all()
+    assert (at_high >= at_low - 1e-12).all()
+
+
 def _hours_to_agreement(pain_weight: float, deaths: int, draws: list[float]) -> float | None:
     """Hours from open talks to an agreement, with the given toll and this step-by-step sequence of draws."""
     params = {**resolve(), "pain_weight": pain_weight}

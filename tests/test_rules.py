@@ -170,6 +170,44 @@ def test_an_evacuation_leaves_behind_those_who_stay_and_everyone_leaves_by_defau
     assert left[~threatened].sum() == pop[~threatened].sum()
 
 
+APRIL_2021_FRONT = ("golovnoi_water", "golovnoi_chorkuh", "kok_tash_posts", "kok_tash_chorkuh",
+                    "kok_tash_khojai_alo", "kok_tash_somoniyon_road", "kok_terek_kummazor", "vorukh_road_kok_terek",
+                    "bulak_bashy_vorukh", "bulak_bashy_kekh", "min_oruk_vorukh", "paksy_aryk_vorukh",
+                    "dostuk_vorukh")
+"""Segments around Golovnoi, Kok-Tash and Vorukh, where April 2021 was fought: all 26-31 km from Batken town."""
+
+
+def _displaced_under_armour_on(segments: tuple[str, ...], pooling: float, hours: int = 48) -> dict[str, int]:
+    """Displaced per village after ``hours`` of armour (L3) on ``segments`` alone, with ``threat_pooling``."""
+    model = BorderModel(SCENARIOS / "april2021.yaml", seed=0)
+    geo, state = model.geography, model.state
+    state.posture[:, [geo.segment_index(s) for s in segments]] = ARMOUR
+    state.refresh_rung()
+    params = dict(model.params, threat_pooling=pooling)
+    for _ in range(hours):
+        displacement.move_people(state, params, 1.0, model._threat, returns_allowed=False)
+    return dict(zip(geo.village_ids, state.displaced.tolist()))
+
+
+def test_a_town_far_behind_many_skirmishes_evacuates_only_when_threats_add_up():
+    """Armour on the thirteen segments of April 2021's fighting: summed (pooling 1), their threats empty Batken
+    town 26-31 km away; taken as the strongest alone (pooling 0) they do not, while the villages on the front
+    (Kok-Tash, Ak-Sai, Dostuk) evacuate either way."""
+    summed = _displaced_under_armour_on(APRIL_2021_FRONT, pooling=1.0)
+    strongest = _displaced_under_armour_on(APRIL_2021_FRONT, pooling=0.0)
+    assert summed["batken"] > 20_000
+    assert strongest["batken"] == 0
+    for village in ("kok_tash", "ak_sai", "dostuk_batken"):
+        assert summed[village] == strongest[village] > 2_000
+
+
+def test_pooling_makes_no_difference_under_fire_on_one_segment():
+    """With a single segment at war there is nothing to add up: every village's evacuation is the same."""
+    for pooling in (0.0, 0.3):
+        assert _displaced_under_armour_on(("kok_tash_posts",), pooling) == \
+            _displaced_under_armour_on(("kok_tash_posts",), 1.0)
+
+
 def test_displaced_by_district_adds_up_to_each_side_and_is_reported_per_district():
     """Every district of the border geography belongs to one side, so at every hour its displaced add up to
     that side's; each district's peak is reported as ``peak_displaced[<district>]``, and a side's peak is no
