@@ -174,7 +174,7 @@ APRIL_2021_FRONT = ("golovnoi_water", "golovnoi_chorkuh", "kok_tash_posts", "kok
                     "kok_tash_khojai_alo", "kok_tash_somoniyon_road", "kok_terek_kummazor", "vorukh_road_kok_terek",
                     "bulak_bashy_vorukh", "bulak_bashy_kekh", "min_oruk_vorukh", "paksy_aryk_vorukh",
                     "dostuk_vorukh")
-"""Segments around Golovnoi, Kok-Tash and Vorukh, where April 2021 was fought: all 26-31 km from Batken town."""
+"""Segments around Golovnoi, Kok-Tash and Vorukh, where April 2021 was fought: all 27-31 km from Batken town."""
 
 
 def _displaced_under_armour_on(segments: tuple[str, ...], pooling: float, hours: int = 48) -> dict[str, int]:
@@ -191,7 +191,7 @@ def _displaced_under_armour_on(segments: tuple[str, ...], pooling: float, hours:
 
 def test_a_town_far_behind_many_skirmishes_evacuates_only_when_threats_add_up():
     """Armour on the thirteen segments of April 2021's fighting: summed (pooling 1), their threats empty Batken
-    town 26-31 km away; taken as the strongest alone (pooling 0) they do not, while the villages on the front
+    town 27-31 km away; taken as the strongest alone (pooling 0) they do not, while the villages on the front
     (Kok-Tash, Ak-Sai, Dostuk) evacuate either way."""
     summed = _displaced_under_armour_on(APRIL_2021_FRONT, pooling=1.0)
     strongest = _displaced_under_armour_on(APRIL_2021_FRONT, pooling=0.0)
