@@ -99,7 +99,7 @@ PRIOR_REASONS: dict[str, str] = {
                          "side, however wide the front); E07 saw no MLRS, drones or aircraft (facts E07), E13 saw "
                          "them only after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)",
     "threat_pooling": "from a village fearing only its most dangerous segment (0) to the sum of all segments' "
-                      "threats (1); E07's fighting 27-30 km from Batken town on some 19 segments did not empty it "
+                      "threats (1); E07's armour on some 13 segments 27-31 km from Batken town did not empty it "
                       "(24.kg 192886), E13's MLRS fire on the town did (facts E13)",
     "evacuating_share": "from under half of a village leaving (0.4) to everyone (1); E07 evacuees were 'mainly women "
                         "and children' (RFE/RL 2021-04-30), 40,649 of the ~68,000 Kyrgyz who live nearest a segment "

@@ -5,11 +5,12 @@ A village's *threat* is the violence on each segment weighted by rung and by dis
 (rockets, drones and aircraft frighten towns far behind the line: in 2022 Isfana, Sulukta and Batken town
 were evacuated too, facts E13). How the segments combine is ``threat_pooling``: 1 adds them up, 0 takes the
 strongest alone, and values between add that share of the rest to the strongest. A sum grows with how finely
-the border is cut into segments (twenty skirmishes 27 km away add up to artillery on the doorstep, and
-Batken town, which no source has evacuated in April 2021, empties); the strongest alone does not. Above ``evacuation_threshold`` a share of the people present leaves each
-hour, until ``evacuating_share`` of its living residents are gone (evacuations take mainly women and
-children, RFE/RL on 29-30 Apr 2021: the rest stay, and can be hit); once the ceasefire holds and the threat
-has fallen below half the threshold, a share of the displaced comes back each hour. Flows are expected
+the border is cut into segments: armour on April 2021's 13 segments, 27-31 km from Batken town, adds up to
+three times the threshold there and empties a town no source has evacuated that April; the strongest alone
+does not. Above ``evacuation_threshold`` a share of the people present leaves each hour, until
+``evacuating_share`` of its living residents are gone (evacuations take mainly women and children, RFE/RL on
+29-30 Apr 2021: the rest stay, and can be hit); once the ceasefire holds and the threat has fallen below
+half the threshold, a share of the displaced comes back each hour. Flows are expected
 values rounded to whole people: evacuation is organised by the authorities (facts §2: the KG Emergencies
 Ministry's district counts), not a coin flip per family.
 """

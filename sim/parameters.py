@@ -270,7 +270,7 @@ SPECS: dict[str, ParameterSpec] = {
         1.0, "share (0-1)",
         "How a village's threats from several segments combine: its strongest segment's threat plus this share of "
         "the others'. 1 = they add up (the default); 0 = the strongest alone, whatever the number of segments.",
-        "E07: Batken town, 27-30 km from the fighting at Kok-Tash, Golovnoi and Vorukh, is not among the "
+        "E07: Batken town, 27-31 km from the fighting at Kok-Tash, Golovnoi and Vorukh, is not among the "
         "evacuated (14,361 from Batken district + 26,288 from Leilek district, 24.kg 192886); E13: Batken town "
         "and its airport came under MLRS fire (facts E13)",
         prior=(0.0, 1.0)),
