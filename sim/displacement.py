@@ -33,8 +33,9 @@ def threat(state: BorderState, kernels: np.ndarray, pooling: float) -> np.ndarra
     active = np.flatnonzero(state.rung)
     if active.size == 0:
         return np.zeros(kernels.shape[2])
-    weight = state.rung[active] / 5.0
-    exposure = kernels[state.rung[active], active]
+    rung = state.rung[active]
+    weight = rung / 5.0
+    exposure = kernels[rung, active]
     total = weight @ exposure
     if pooling >= 1.0:
         return total
