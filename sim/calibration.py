@@ -80,6 +80,10 @@ PRIOR_REASONS: dict[str, str] = {
     "ceasefire_discipline": "a ceasefire removes half to 99% of the escalation hazard",
     "violation_rate": "breaches every ~20 h to ~3 months per unit tension (both ceasefires were broken within a day)",
     "military_casualty_rate": "0.02-2 military hit per hour per segment at mortar level: spans the 2021 and 2022 tolls",
+    "civilian_casualty_rate": "one person in 1,000 next to a segment under mortar fire hit every ~2 weeks (0.003/h) "
+                              "to every ~3 h (0.3/h); free since session 23, when who died became a target: E13's "
+                              "civilian dead were 37-51 of ~100 (HRW 2023-05-02), E07's Tajik 10-13 of 19 (AFP; "
+                              "Asia-Plus 2021-05-04)",
     "orders_loss_gain": "0 (a death changes no orders) to 2 (one death in the last day triples the hazard of new "
                         "orders); E07 went from the first shots to mortars in ~10 h and to armour in ~13 h as the "
                         "toll mounted (24.kg 192001, 192151; utrk.kg 56978)",

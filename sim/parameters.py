@@ -228,7 +228,8 @@ SPECS: dict[str, ParameterSpec] = {
         prior=(0.02, 2.0), log_prior=True),
     "civilian_casualty_rate": P(
         0.0326808, "casualties per hour per 1000 exposed at L2",
-        "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.", SECOND_FIT),
+        "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.", SECOND_FIT,
+        prior=(0.003, 0.3), log_prior=True),
     "lethality_profile": P(
         (0.0, 0.01, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
         "Casualty rate at each rung relative to mortars (L2).",
