@@ -106,7 +106,7 @@ PRIOR_REASONS: dict[str, str] = {
                       "threats (1); E07's armour on some 13 segments 27-31 km from Batken town did not empty it "
                       "(24.kg 192886), E13's MLRS fire on the town did (facts E13)",
     "evacuating_share": "from under half of a village leaving (0.4) to everyone (1); E07 evacuees were 'mainly women "
-                        "and children' (RFE/RL 2021-04-30), 40,649 of the ~65,000 Kyrgyz who live nearest a segment "
+                        "and children' (RFE/RL 2021-04-30), 40,649 of the ~68,000 Kyrgyz who live nearest a segment "
                         "(24.kg 192886; calibration/README.md)",
     "pain_weight": "0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); E13 with "
                    ">100 dead agreed in ~13 h, E07 in ~31 h",

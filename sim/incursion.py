@@ -6,7 +6,7 @@ entered Internatsional on 29 Apr 2021 (utrk.kg 56978) and 78-120 Kyrgyz houses w
 (Ak-Sai: >180 houses burned, Batken plenipotentiary via maralfm.kg) and 418 Kyrgyz houses were destroyed
 (CABAR.asia 2023) against ~20 Tajik (TJ MFA). Fire alone (:mod:`sim.casualties`) is the same for both sides
 and depends on who lives near the line, and the mapped Tajik border villages are the larger (~207,000
-residents nearest a segment against ~65,000 Kyrgyz), so without this rule the Tajik civilian toll comes
+residents nearest a segment against ~68,000 Kyrgyz), so without this rule the Tajik civilian toll comes
 out the larger: the reverse of the record (Kyrgyz / Tajik deaths 36 / 19 in 2021, 62 / 41 in 2022).
 
 The rule, per segment: while a side whose government is on the offensive (scenario
