@@ -105,6 +105,9 @@ PRIOR_REASONS: dict[str, str] = {
     "threat_pooling": "from a village fearing only its most dangerous segment (0) to the sum of all segments' "
                       "threats (1); E07's armour on some 13 segments 27-31 km from Batken town did not empty it "
                       "(24.kg 192886), E13's MLRS fire on the town did (facts E13)",
+    "force_pooling": "from one force per side however wide the front (0) to a full force on every segment and in "
+                     "every entered village (1); E07 was fought for about a day on ~19 segments, E13 on 31, yet "
+                     "the tolls differ by about two (36 / 19 and 62 / 41; calibration/episodes.yaml)",
     "evacuating_share": "from under half of a village leaving (0.4) to everyone (1); E07 evacuees were 'mainly women "
                         "and children' (RFE/RL 2021-04-30), 40,649 of the ~68,000 Kyrgyz who live nearest a segment "
                         "(24.kg 192886; calibration/README.md)",

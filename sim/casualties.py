@@ -1,7 +1,8 @@
 """Casualties: fire received on a segment hits the soldiers there and the civilians still nearby.
 
 A side's losses on a segment are driven by the *opponent's* rung: military casualties at a rate per
-segment scaled by the weapon's lethality; civilian casualties in proportion to the people still present in
+segment scaled by the weapon's lethality, pooled over the front by ``force_pooling`` (:func:`pooled_share`);
+civilian casualties in proportion to the people still present in
 each village, decaying with distance as ``exp(-d / reach)`` where heavier weapons reach further. Who has
 left cannot be hit: evacuation is what protects civilians. Dead civilians leave the village's present
 population, so present + displaced + dead always equals the village's population.
@@ -24,6 +25,20 @@ class StepLosses:
     dead_by_segment: np.ndarray  # int[2, S]
     military_dead: np.ndarray  # int[2]
     civilian_dead: np.ndarray  # int[2]
+
+
+def pooled_share(weights: np.ndarray, pooling: float) -> float:
+    """The factor that turns a sum of ``weights`` into the largest one plus ``pooling`` times the rest.
+
+    Why: a rate per segment makes a side's losses grow with how many segments it fights on, as if each had a
+    full force of its own. April 2021 was fought on ~19 segments and September 2022 on ~31, yet their tolls
+    differ by about two (calibration/README.md, session 23). ``pooling`` 1 keeps the sum (factor 1), 0 gives
+    the most intense segment's weight, spread over the front in proportion to each segment's weight."""
+    total = float(weights.sum())
+    if total <= 0.0:
+        return 1.0
+    strongest = float(weights.max())
+    return (strongest + pooling * (total - strongest)) / total
 
 
 def exposure_kernels(geo: Geography, params: dict, village_masks: tuple[np.ndarray, np.ndarray]
@@ -56,8 +71,9 @@ def inflict(state: BorderState, geo: Geography, params: dict, dt: float, rng: np
                 continue
             fire = fire[under_fire]
             weight = lethality[fire] * dt
-            # soldiers on each segment under fire
-            hit = rng.poisson(params["military_casualty_rate"] * weight)
+            # soldiers on each segment under fire; the sum is kept exactly at pooling 1 (the same draws)
+            force = weight if params["force_pooling"] >= 1.0 else weight * pooled_share(weight, params["force_pooling"])
+            hit = rng.poisson(params["military_casualty_rate"] * force)
             killed = rng.binomial(hit, params["military_kill_fraction"])
             state.military_dead[side] += killed.sum()
             state.military_injured[side] += (hit - killed).sum()

@@ -12,8 +12,10 @@ out the larger: the reverse of the record (Kyrgyz / Tajik deaths 36 / 19 in 2021
 The rule, per segment: while a side whose government is on the offensive (scenario
 ``governments.<side>.offensive``) fires at armour (L3) or heavier on a segment, its forces are in the
 other side's nearest village of that segment; each person still present there is hit at
-``incursion_hit_rate`` per hour, and a share ``civilian_kill_fraction`` of those hit die. Evacuation is
-what protects them: who has left cannot be hit. ``incursion_hit_rate = 0`` or no side on the offensive
+``incursion_hit_rate`` per hour, and a share ``civilian_kill_fraction`` of those hit die. An offensive in
+several villages at once has one force for all of them: each gets the share ``(1 + p (n - 1)) / n`` of that
+rate, with ``n`` villages entered and ``p = force_pooling`` (1: a full force in every village, the default;
+0: one village's worth spread over them). Evacuation is what protects them: who has left cannot be hit. ``incursion_hit_rate = 0`` or no side on the offensive
 switches the rule off.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.casualties import StepLosses
+from sim.casualties import StepLosses, pooled_share
 from sim.ladder import ARMOUR
 from sim.state import BorderState, hazard_to_prob
 
@@ -40,6 +42,16 @@ def entered(state: BorderState, offensive: np.ndarray, home: np.ndarray) -> np.n
     return inside
 
 
+def held_share(state: BorderState, offensive: np.ndarray, home: np.ndarray, pooling: float) -> np.ndarray:
+    """float[V]: the share of ``incursion_hit_rate`` in each village an offensive is in (0 where none is)."""
+    share = np.zeros(state.present.size)
+    for attacker in np.flatnonzero(offensive):
+        villages = np.unique(home[1 - attacker, state.posture[attacker] >= ARMOUR])
+        if villages.size:
+            share[villages] = np.maximum(share[villages], pooled_share(np.ones(villages.size), pooling))
+    return share
+
+
 def expose(state: BorderState, params: dict, dt: float, rng: np.random.Generator, offensive: np.ndarray,
            home: np.ndarray, losses: StepLosses) -> None:
     """One step of an incursion's harm to the people still present; adds the dead to ``losses``.
@@ -51,7 +63,9 @@ def expose(state: BorderState, params: dict, dt: float, rng: np.random.Generator
     inside = entered(state, offensive, home)
     if not inside.any():
         return
-    hit = rng.binomial(state.present, hazard_to_prob(params["incursion_hit_rate"] * inside, dt))
+    pooling = params["force_pooling"]
+    share = inside if pooling >= 1.0 else held_share(state, offensive, home, pooling)
+    hit = rng.binomial(state.present, hazard_to_prob(params["incursion_hit_rate"] * share, dt))
     killed = rng.binomial(hit, params["civilian_kill_fraction"])
     state.present -= killed
     state.civilian_dead += killed

@@ -275,6 +275,16 @@ SPECS: dict[str, ParameterSpec] = {
         "evacuated (14,361 from Batken district + 26,288 from Leilek district, 24.kg 192886); E13: Batken town "
         "and its airport came under MLRS fire (facts E13)",
         prior=(0.0, 1.0)),
+    "force_pooling": P(
+        1.0, "share (0-1)",
+        "How a side's forces multiply with the width of its war: its soldiers' losses and an offensive's harm in the "
+        "villages it enters are those of its most intense segment (and of one village) plus this share of the rest. "
+        "1 = every segment and every entered village has a full force of its own (the default); 0 = one force, "
+        "spread over the whole front.",
+        "E07 was fought for about a day on ~19 segments, E13 on 31 (14-43), yet the tolls differ by about two "
+        "(KG / TJ 36 / 19 and 62 / 41): rates that give April its toll per segment give September seven times its "
+        "own (calibration/README.md, session 23)",
+        prior=(0.0, 1.0)),
     "evacuation_threshold": P(
         0.326194, "threat units", "Threat above which a village starts to evacuate.", SECOND_FIT),
     "evacuation_rate": P(

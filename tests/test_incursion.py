@@ -76,3 +76,38 @@ def test_an_offensive_raises_the_other_sides_civilian_toll(war):
                for seed in runs]
     assert all(r["max_rung"] >= ARMOUR for r in without)     # armour was used: there was an incursion to make
     assert sum(r["deaths_kg_civilian"] for r in with_tj) > sum(r["deaths_kg_civilian"] for r in without) + 10
+
+
+def test_a_pooled_offensive_has_one_villages_worth_of_force_however_many_it_enters(war):
+    """``force_pooling`` 1 (the default): a full force in every entered village; 0: one village's worth spread
+    over all of them; in between, the share ``(1 + p (n - 1)) / n`` each."""
+    model = BorderModel(on_the_offensive(war, "TJ"), seed=1)
+    state, home = model.state, model._nearest_village
+    state.posture[TJ, :] = ARMOUR
+    inside = incursion.entered(state, model._offensive, home)
+    n = int(inside.sum())
+    assert n >= 2
+    full = incursion.held_share(state, model._offensive, home, 1.0)
+    pooled = incursion.held_share(state, model._offensive, home, 0.0)
+    half = incursion.held_share(state, model._offensive, home, 0.5)
+    np.testing.assert_allclose(full, inside.astype(float))
+    np.testing.assert_allclose(pooled.sum(), 1.0)
+    np.testing.assert_allclose(half[inside], (1 + 0.5 * (n - 1)) / n)
+    assert (pooled[~inside] == 0).all() and (half[~inside] == 0).all()
+
+
+def test_a_pooled_offensive_hurts_fewer_people_in_the_villages_it_enters(war):
+    """Through the rule itself: over many hours in the same villages, one force spread over them hits about
+    1/n as many as a full force in each."""
+    def hit_over_hours(pooling: float) -> int:
+        model = BorderModel(on_the_offensive(war, "TJ"), seed=1, incursion_hit_rate=0.002, force_pooling=pooling)
+        state, home = model.state, model._nearest_village
+        state.posture[TJ, :] = ARMOUR
+        rng = np.random.default_rng(7)
+        for _ in range(300):
+            incursion.expose(state, model.params, 1.0, rng, model._offensive, home, _no_losses(3))
+        return int(state.civilian_dead.sum() + state.civilian_injured.sum())
+
+    full, pooled = hit_over_hours(1.0), hit_over_hours(0.0)
+    assert full > 200
+    assert 0.35 < pooled / full < 0.65      # n = 2 villages entered: expected ratio 1/2

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import displacement
+from sim.casualties import pooled_share
 from sim.ceasefire import Ceasefire, Phase
 from sim.ensemble import derive_seeds
 from sim.ladder import N_RUNGS, Rung, level_name, parse_level
@@ -236,3 +237,18 @@ def test_a_heavier_toll_never_delays_an_agreement(low, extra, deaths, draws):
         bloodier = _hours_to_agreement(low, deaths + 50, draws)
         if slow is not None:
             assert bloodier is not None and bloodier <= slow
+
+
+@SETTINGS
+@given(weights=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=12), low=st.floats(0.0, 1.0),
+       high=st.floats(0.0, 1.0))
+def test_a_pooled_force_lies_between_its_most_intense_segment_and_the_sum(weights, low, high):
+    """A side's pooled weight is at least its largest segment's and at most the sum; exactly those at pooling 0
+    and 1, never falling as pooling rises, and never more than the sum (losses only shrink)."""
+    w = np.array(weights)
+    total = w.sum()
+    low, high = sorted((low, high))
+    at_low, at_high = pooled_share(w, low) * total, pooled_share(w, high) * total
+    assert pooled_share(w, 1.0) == pytest.approx(1.0)
+    assert pooled_share(w, 0.0) * total == pytest.approx(w.max())
+    assert w.max() - 1e-9 <= at_low <= at_high + 1e-9 <= total + 2e-9

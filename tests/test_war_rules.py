@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from sim import casualties
 from sim.ceasefire import Ceasefire, Phase
 from sim.escalation import arms_gate, first_use_divisor, move_postures, open_front
 from sim.ladder import AIR_MLRS, ARMED, ARMOUR, CALM, CIVIL, MORTARS
@@ -463,3 +464,25 @@ def test_with_a_long_lead_time_april_2021_never_reaches_the_top_rung():
         model = finished(SCENARIOS / "april2021.yaml", seed, air_lead_hours=1e4)
         assert int(model.state.peak_rung.max()) < AIR_MLRS
 
+
+
+def _soldiers_hit(mini, segments_under_fire: int, pooling: float, hours: int = 400) -> int:
+    """Tajik soldiers hit over ``hours`` of Kyrgyz mortar fire on the first ``segments_under_fire`` segments."""
+    model = BorderModel(mini, seed=0, force_pooling=pooling, military_casualty_rate=0.5)
+    state = model.state
+    state.posture[0, :segments_under_fire] = MORTARS
+    state.refresh_rung()
+    rng = np.random.default_rng(3)
+    for _ in range(hours):
+        casualties.inflict(state, model.geography, model.params, 1.0, rng, model._village_masks, model._exposure)
+    return int(state.military_dead[1] + state.military_injured[1])
+
+
+def test_pooled_forces_lose_no_more_soldiers_on_a_wide_front_than_on_one_segment(mini):
+    """``force_pooling`` 0: a side's soldiers are one force, and three segments under the same fire cost it what
+    one does; 1 (the default): every segment has a full force of its own, and three cost three times as much."""
+    one = _soldiers_hit(mini, 1, 1.0)
+    assert one > 100
+    assert 2.5 < _soldiers_hit(mini, 3, 1.0) / one < 3.5
+    assert 0.8 < _soldiers_hit(mini, 3, 0.0) / one < 1.25
+    assert _soldiers_hit(mini, 1, 0.0) == one          # one segment: nothing to pool
