@@ -2,10 +2,10 @@
 
 A side's losses on a segment are driven by the *opponent's* rung: military casualties at a rate per
 segment scaled by the weapon's lethality, pooled over the front by ``force_pooling`` (:func:`pooled_share`);
-civilian casualties in proportion to the people still present in
-each village, decaying with distance as ``exp(-d / reach)`` where heavier weapons reach further. Who has
-left cannot be hit: evacuation is what protects civilians. Dead civilians leave the village's present
-population, so present + displaced + dead always equals the village's population.
+civilian casualties in proportion to the people still present in each village, decaying with distance as
+``exp(-d / reach)`` where heavier weapons reach further. Who has left cannot be hit: evacuation is what
+protects civilians. Dead civilians leave the village's present population, so present + displaced + dead
+always equals the village's population.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def inflict(state: BorderState, geo: Geography, params: dict, dt: float, rng: np
             fire = fire[under_fire]
             weight = lethality[fire] * dt
             # soldiers on each segment under fire; the sum is kept exactly at pooling 1 (the same draws)
-            force = weight if params["force_pooling"] >= 1.0 else weight * pooled_share(weight, params["force_pooling"])
+            pooling = params["force_pooling"]
+            force = weight if pooling >= 1.0 else weight * pooled_share(weight, pooling)
             hit = rng.poisson(params["military_casualty_rate"] * force)
             killed = rng.binomial(hit, params["military_kill_fraction"])
             state.military_dead[side] += killed.sum()

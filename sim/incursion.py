@@ -15,8 +15,8 @@ other side's nearest village of that segment; each person still present there is
 ``incursion_hit_rate`` per hour, and a share ``civilian_kill_fraction`` of those hit die. An offensive in
 several villages at once has one force for all of them: each gets the share ``(1 + p (n - 1)) / n`` of that
 rate, with ``n`` villages entered and ``p = force_pooling`` (1: a full force in every village, the default;
-0: one village's worth spread over them). Evacuation is what protects them: who has left cannot be hit. ``incursion_hit_rate = 0`` or no side on the offensive
-switches the rule off.
+0: one village's worth spread over them). Evacuation is what protects them: who has left cannot be hit.
+``incursion_hit_rate = 0`` or no side on the offensive switches the rule off.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ LEVEL_HOURS = {"hours_to_small_arms": SMALL_ARMS, "hours_to_mortars": MORTARS, "
 """The outcomes that date each weapon level (L1-L4), and the rung each one dates."""
 
 CUMULATIVE = (
-    "deaths_kg", "deaths_tj", "deaths_kg_military", "deaths_tj_military", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
-    "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "collapses", "max_rung",
+    "deaths_kg", "deaths_tj", "deaths_kg_military", "deaths_tj_military", "civilian_deaths", "injured_kg",
+    "injured_tj", "peak_displaced_kg", "peak_displaced_tj", "ceasefire_agreements", "violations", "relapses", "collapses", "max_rung",
     "segments_involved", "incidents", "lethal_incidents",
 )
 """Outcomes that never decrease during a run: their value at any step is a lower bound of the final one
