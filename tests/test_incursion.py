@@ -110,4 +110,5 @@ def test_a_pooled_offensive_hurts_fewer_people_in_the_villages_it_enters(war):
 
     full, pooled = hit_over_hours(1.0), hit_over_hours(0.0)
     assert full > 200
-    assert 0.35 < pooled / full < 0.65      # n = 2 villages entered: expected ratio 1/2
+    # n = 2 villages entered: a ratio of 1/2, a little above as the full force thins the villages faster
+    assert 0.35 < pooled / full < 0.65
