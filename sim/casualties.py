@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.geography import Geography
-from sim.state import BorderState
+from sim.state import BorderState, pooled
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,7 @@ def pooled_share(weights: np.ndarray, pooling: float) -> float:
     total = float(weights.sum())
     if total <= 0.0:
         return 1.0
-    strongest = float(weights.max())
-    return (strongest + pooling * (total - strongest)) / total
+    return pooled(float(weights.max()), total, pooling) / total
 
 
 def exposure_kernels(geo: Geography, params: dict, village_masks: tuple[np.ndarray, np.ndarray]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.state import BorderState, hazard_to_prob
+from sim.state import BorderState, hazard_to_prob, pooled
 
 
 def threat_kernels(params: dict, segment_village_km: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def threat(state: BorderState, kernels: np.ndarray, pooling: float) -> np.ndarra
     if pooling >= 1.0:
         return total
     strongest = (weight[:, None] * exposure).max(axis=0)
-    return strongest + pooling * (total - strongest)
+    return pooled(strongest, total, pooling)
 
 
 def move_people(state: BorderState, params: dict, dt: float, kernels: np.ndarray,

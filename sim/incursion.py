@@ -37,16 +37,21 @@ def entered(state: BorderState, offensive: np.ndarray, home: np.ndarray) -> np.n
     where the attacker fires at armour or heavier. ``home`` is int[2, S] from :meth:`sim.geography.Geography.nearest_villages`."""
     inside = np.zeros(state.present.size, dtype=bool)
     for attacker in np.flatnonzero(offensive):
-        defender = 1 - attacker
-        inside[home[defender, state.posture[attacker] >= ARMOUR]] = True
+        inside[villages_entered_by(state, attacker, home)] = True
     return inside
+
+
+def villages_entered_by(state: BorderState, attacker: int, home: np.ndarray) -> np.ndarray:
+    """The defending side's villages (int, unique) nearest to the segments where ``attacker`` fires at armour
+    or heavier."""
+    return np.unique(home[1 - attacker, state.posture[attacker] >= ARMOUR])
 
 
 def held_share(state: BorderState, offensive: np.ndarray, home: np.ndarray, pooling: float) -> np.ndarray:
     """float[V]: the share of ``incursion_hit_rate`` in each village an offensive is in (0 where none is)."""
     share = np.zeros(state.present.size)
     for attacker in np.flatnonzero(offensive):
-        villages = np.unique(home[1 - attacker, state.posture[attacker] >= ARMOUR])
+        villages = villages_entered_by(state, attacker, home)
         if villages.size:
             share[villages] = np.maximum(share[villages], pooled_share(np.ones(villages.size), pooling))
     return share

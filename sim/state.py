@@ -76,6 +76,13 @@ class BorderState:
         np.maximum(self.posture[0], self.posture[1], out=self.rung)
 
 
+def pooled(strongest: np.ndarray | float, total: np.ndarray | float, pooling: float) -> np.ndarray | float:
+    """The strongest contribution plus ``pooling`` times the rest of ``total``: 0 keeps the strongest alone, 1
+    the sum. How several segments combine, for a village's threat (``threat_pooling``) and for a side's force
+    (``force_pooling``)."""
+    return strongest + pooling * (total - strongest)
+
+
 def hazard_to_prob(rate: np.ndarray | float, dt: float) -> np.ndarray | float:
     """Probability that an event with hazard ``rate`` per hour happens within ``dt`` hours."""
     return -np.expm1(-np.asarray(rate) * dt)
