@@ -169,26 +169,30 @@ STOP_CHECK_STEPS = 24
 
 def run_summary(scenario_path: str, seed: int, values: dict[str, float],
                 stop_above: tuple[tuple[str, float], ...] = (),
-                stop_if: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-    """One run of a scenario with some parameters replaced; its scalar outcomes.
+                stop_if: Callable[[dict[str, Any]], bool] | None = None,
+                read_at_hours: tuple[float, ...] = ()) -> dict[str, Any]:
+    """One run of a scenario with some parameters replaced; its scalar outcomes, and the cumulative ones at
+    ``read_at_hours`` (``outcomes.TimedReadings``).
 
     The run ends early, checked once a day, as soon as one ``stop_above`` (cumulative output, cap) pair is
     exceeded or ``stop_if`` says so from the outputs so far; they are then lower bounds of the full run's. Why:
     in a fit, a calm year that has turned into a war costs many times a calm one to simulate to its end, and
     its lower-bound values already put it far outside any accepted distance."""
     from sim.model import BorderModel
-    from sim.outcomes import summarise
+    from sim.outcomes import TimedReadings, summarise
 
     scenario = _scenario(scenario_path).with_params(values)
     model = BorderModel(scenario, seed=seed, record_series=False)
+    readings = TimedReadings(read_at_hours)
     checking = bool(stop_above) or stop_if is not None
     while model.running:
         model.step()
+        readings.after_step(model)
         if checking and model.steps % STOP_CHECK_STEPS == 0:
-            summary = summarise(model)
+            summary = {**summarise(model), **readings.read}
             if any(summary[name] > cap for name, cap in stop_above) or (stop_if is not None and stop_if(summary)):
                 break
-    return summarise(model)
+    return {**summarise(model), **readings.values(model)}
 
 
 def seeds_for(values: dict[str, float], base_seed: int, n: int) -> list[int]:
@@ -249,8 +253,9 @@ class Simulator:
                        else (lambda summary: spent + distance_lower_bound(summary, fitted) > limit))
             for r in range(self.replicates):
                 seed = seeds[r * len(self.episodes) + position[episode.id]]
-                summary = run_summary(str(episode.scenario), seed, values, episode.stop_above, stop_if)
-                run = {t.key: sim_value(summary, t.output, episode, self.censor) for t in episode.targets}
+                summary = run_summary(str(episode.scenario), seed, values, episode.stop_above, stop_if,
+                                      episode.read_at_hours)
+                run = {t.key: sim_value(summary, t.reads, episode, self.censor) for t in episode.targets}
                 out.update({replicate_key(k, r): v for k, v in run.items()})
                 spent += distance(run, fitted)
                 if spent > limit:
@@ -559,7 +564,8 @@ def predictive(episode: Episode, draws: pd.DataFrame, seed: int, workers: int, q
     tasks = []
     for i, (row, s) in enumerate(zip(draws.to_dict("records"), seeds)):
         values = {**(base_params or {}), **{k: float(v) for k, v in row.items()}}
-        tasks.append(RunTask(str(episode.scenario), s, i, None, tuple(sorted(values.items())), episode.id))
+        tasks.append(RunTask(str(episode.scenario), s, i, None, tuple(sorted(values.items())), episode.id,
+                             episode.read_at_hours))
     with progress(len(tasks), f"{episode.id}: posterior predictive", quiet) as advance:
         with LocalExecutor(min(workers, len(tasks))) as ex:
             return run_ensemble(tasks, ex, on_result=lambda _: advance(1))
@@ -571,7 +577,7 @@ def predictive_values(episode: Episode, results: list[RunResult], censor: bool) 
     for r in results:
         row = {"run": r.task.run}
         for t in episode.targets:
-            row[t.name] = sim_value(r.summary, t.output, episode, censor)
+            row[t.name] = sim_value(r.summary, t.reads, episode, censor)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -69,12 +69,12 @@ def comparison_table(pred: Prediction, fitted_on: list[str]) -> pd.DataFrame:
         inside = bool(q5 <= t.point <= q95) if len(v) else False
         overlap = bool(q5 <= t.high and t.low <= q95) if len(v) else False
         goal = ""
-        if t.output in RELATIVE_GOAL and t.point:
+        if t.reads in RELATIVE_GOAL and t.point:
             goal = "ok" if abs(med - t.point) <= 0.3 * abs(t.point) else "miss"
-        elif t.output in HOURS_GOAL:
+        elif t.reads in HOURS_GOAL:
             goal = "ok" if abs(med - t.point) <= 12.0 else "miss"
         rows.append({
-            "episode": t.episode, "target": t.name, "output": t.output, "documented": t.point,
+            "episode": t.episode, "target": t.name, "output": t.reads, "documented": t.point,
             "doc_low": t.low, "doc_high": t.high, "sim_median": med, "sim_q05": q5, "sim_q95": q95,
             "documented_inside_90pct": inside, "range_overlaps_90pct": overlap,
             "median_goal": goal, "in_distance": t.fit and t.episode in fitted_on,
@@ -113,7 +113,7 @@ def misfit_markdown(df: pd.DataFrame, top: int = 8) -> str:
 
 
 def _rung_target(episode: Episode) -> Target | None:
-    return next((t for t in episode.targets if t.output == "max_rung"), None)
+    return next((t for t in episode.targets if t.reads == "max_rung"), None)
 
 
 def documented_rung(episode: Episode) -> int | None:
@@ -134,7 +134,7 @@ def by_weapon_level(pred: Prediction) -> pd.DataFrame:
     if rung_target is None or pred.values.empty:
         return pd.DataFrame()
     documented = int(rung_target.point)
-    shown = [t for t in pred.episode.targets if t.output in LEVEL_OUTCOMES]
+    shown = [t for t in pred.episode.targets if t.reads in LEVEL_OUTCOMES]
     reached = pred.values[rung_target.name].dropna().astype(int)
     rows = []
     for rung, group in pred.values.loc[reached.index].groupby(reached):
@@ -289,10 +289,10 @@ def plot_escalation(pred: Prediction, path: Path) -> Path:
     axes[0].set_ylim(-0.2, 5.2)
     axes[0].set_yticks(range(6))
     axes[0].set_yticklabels(["calm", "L0", "L1", "L2", "L3", "L4"])
-    deaths_doc = sum(t.point for t in ep.targets if t.output in ("deaths_kg", "deaths_tj"))
+    deaths_doc = sum(t.point for t in ep.targets if t.reads in ("deaths_kg", "deaths_tj"))
     if deaths_doc:
         axes[1].axhline(deaths_doc, color="black", lw=0.8, ls="--", label=f"documented total {deaths_doc:.0f}")
-    rung_doc = [t.point for t in ep.targets if t.output == "max_rung"]
+    rung_doc = [t.point for t in ep.targets if t.reads == "max_rung"]
     if rung_doc:
         axes[0].axhline(rung_doc[0], color="black", lw=0.8, ls="--", label="documented highest level")
     seen = set()

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.outcomes import summarise
+from sim.outcomes import run_reading
 
 
 def derive_seeds(base_seed: int, runs: int) -> list[int]:
@@ -36,6 +36,9 @@ class RunTask:
     strategy: str | None = None
     overrides: tuple[tuple[str, Any], ...] = ()
     label: str = ""
+    read_at_hours: tuple[float, ...] = ()
+    """Hours at which the cumulative outputs are read as well (``outcomes.TimedReadings``): a calibration
+    target dated to a moment of the episode."""
 
 
 @dataclass
@@ -59,10 +62,10 @@ def run_task(task: RunTask) -> RunResult:
 
     scenario = _scenario(task.scenario_path, task.strategy)
     model = BorderModel(scenario, seed=task.seed, **dict(task.overrides))
-    model.run_model()
+    summary = run_reading(model, task.read_at_hours)
     series = model.datacollector.get_model_vars_dataframe()
     series.insert(0, "step", np.arange(len(series)))
-    return RunResult(task, summarise(model), series, model.state.peak_rung.copy())
+    return RunResult(task, summary, series, model.state.peak_rung.copy())
 
 
 class Executor(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
 from sim.ladder import AIR_MLRS, ARMED, ARMOUR, HEAVY, MORTARS, SMALL_ARMS, level_name
 from sim.model import BorderModel, measure
@@ -90,3 +90,54 @@ def summarise(model: BorderModel) -> dict[str, Any]:
         **{district_output(d): int(peak)
            for d, peak in zip(model.geography.districts, model.peak_displaced_district)},
     }
+
+
+TIMED_OUTPUT = "{output}@{hour:g}h"
+"""Name of a cumulative output read at a given hour of the run (hours since the scenario's start), e.g.
+``deaths_kg@36h``: its value at the end of the step that ends at that hour. A target with ``by:`` reads one."""
+
+
+def timed_output(output: str, hour: float) -> str:
+    return TIMED_OUTPUT.format(output=output, hour=hour)
+
+
+class TimedReadings:
+    """The cumulative outputs (:data:`CUMULATIVE`) as they stood at given hours of a run.
+
+    Why: the sources date the tolls as they mounted (April 2021: one Kyrgyz dead by the night of 29 April, 31 by
+    the next evening), and a run that reaches the final toll a day early is not the documented war. Call
+    :meth:`after_step` after every step; :meth:`values` gives ``timed_output(name, hour)`` for every name and
+    hour. An hour the run stopped before (a calibration run cut short) reads the run's last values, which are
+    lower bounds of the missing readings, as every output of a cut-short run is."""
+
+    def __init__(self, hours: Iterable[float]) -> None:
+        self.pending = sorted(set(float(h) for h in hours))
+        self.read: dict[str, Any] = {}
+
+    def after_step(self, model: BorderModel) -> None:
+        if not self.pending or model.steps * model.dt < self.pending[0] - 1e-9:
+            return
+        self._read_due(model, model.steps * model.dt)
+
+    def values(self, model: BorderModel) -> dict[str, Any]:
+        self._read_due(model, math.inf)
+        return dict(self.read)
+
+    def _read_due(self, model: BorderModel, now: float) -> None:
+        due = [h for h in self.pending if h <= now + 1e-9]
+        if not due:
+            return
+        summary = summarise(model)
+        for hour in due:
+            self.read.update({timed_output(name, hour): summary[name] for name in CUMULATIVE})
+        self.pending = self.pending[len(due):]
+
+
+def run_reading(model: BorderModel, hours: Iterable[float]) -> dict[str, Any]:
+    """Run ``model`` to its end (as ``mesa.Model.run_model`` does) and return its outcomes, with the
+    cumulative outputs at ``hours`` as well (:class:`TimedReadings`)."""
+    readings = TimedReadings(hours)
+    while model.running:
+        model.step()
+        readings.after_step(model)
+    return {**summarise(model), **readings.values(model)}

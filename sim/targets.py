@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pydantic
 
 from sim.errors import UserError
-from sim.outcomes import CUMULATIVE, OUTCOMES, district_output, output_district
+from sim.outcomes import CUMULATIVE, OUTCOMES, district_output, output_district, timed_output
 from sim.yamlio import AwareDatetime, StrictModel, load_model, suggest
 
 DEFAULT_EPISODES_FILE = Path(__file__).resolve().parents[1] / "calibration" / "episodes.yaml"
@@ -41,6 +41,9 @@ class TargetSpec(StrictModel):
     fit: bool = True
     under_reported: bool = False
     floor: float | None = pydantic.Field(default=None, gt=0.0)
+    by: AwareDatetime | None = None
+    """Read the output as it stood at this moment of the episode, not at the run's end (a toll dated by a
+    source as it mounted); only an output that never decreases during a run (``outcomes.CUMULATIVE``)."""
 
     @pydantic.field_validator("output")
     @classmethod
@@ -54,6 +57,9 @@ class TargetSpec(StrictModel):
     def _consistent(self) -> "TargetSpec":
         if self.point is None and self.range is None:
             raise ValueError("give a 'point', a 'range' [low, high], or both")
+        if self.by is not None and self.output not in CUMULATIVE:
+            raise ValueError(f"'by' reads the output at a moment of the run, so it must be one that never "
+                             f"decreases during a run: one of {', '.join(CUMULATIVE)}")
         if self.range is not None:
             low, high = self.range
             if low > high:
@@ -102,6 +108,14 @@ class Target:
     note: str
     log: bool = False
     """Compared on log(1 + value), with ``scale`` in those units (``distance.log_outputs``)."""
+    hour: float | None = None
+    """The hour of the run (since the scenario's start) at which the output is read; None: at the run's end."""
+
+    @property
+    def reads(self) -> str:
+        """The name of the run's value this target is compared with: the output, or the output at ``hour``
+        (``outcomes.timed_output``)."""
+        return self.output if self.hour is None else timed_output(self.output, self.hour)
 
     @property
     def key(self) -> str:
@@ -134,6 +148,11 @@ class Episode:
     def fitted_targets(self) -> list[Target]:
         """The targets that enter the distance (``fit: true``)."""
         return [t for t in self.targets if t.fit]
+
+    @property
+    def read_at_hours(self) -> tuple[float, ...]:
+        """The hours at which a run of this episode must read its cumulative outputs for the dated targets."""
+        return tuple(sorted({t.hour for t in self.targets if t.hour is not None}))
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,12 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
             if district is not None and district not in districts:
                 raise UserError(f"{where}.targets.{name}.output: no district '{district}' among the populated "
                                 f"places of {scenario.geography.path}{suggest(district, districts)}")
+            hour = None
+            if t.by is not None:
+                hour = (t.by - start).total_seconds() / 3600.0
+                if not 0 < hour <= duration:
+                    raise UserError(f"{where}.targets.{name}.by: {t.by.isoformat()} falls outside the scenario's "
+                                    f"time span (start {start.isoformat()}, {duration:g} h)")
             low, high = t.range if t.range is not None else (t.point, t.point)
             point = t.point if t.point is not None else (low + high) / 2.0
             log = t.output in spec.distance.log_outputs
@@ -218,7 +243,7 @@ def load_targets(path: str | Path = DEFAULT_EPISODES_FILE) -> TargetSet:
                 floor = t.floor or floors.get(t.output, spec.distance.default_floor)
                 scale = max((high - low) / 2.0, spec.distance.relative_floor * abs(point), floor)
             targets.append(Target(eid, name, t.output, float(point), float(low), float(high), float(scale),
-                                  t.fit, t.under_reported, tuple(t.sources), (t.note or "").strip(), log))
+                                  t.fit, t.under_reported, tuple(t.sources), (t.note or "").strip(), log, hour))
         if not any(t.fit for t in targets):
             raise UserError(f"{where}.targets: every target has fit: false; nothing to fit against")
         episodes[eid] = Episode(eid, ep.title, ep.kind, ep.default, scen_path, onset, duration, start,
@@ -252,8 +277,8 @@ def distance_lower_bound(summary: dict[str, Any], targets: list[Target]) -> floa
     and skip the episodes after it, as soon as the particle can no longer be accepted."""
     total = 0.0
     for t in targets:
-        if t.output in CUMULATIVE:
-            z = t.deviation(float(summary[t.output]))
+        if t.output in CUMULATIVE:   # a dated target not read yet: the output now is a lower bound of it too
+            z = t.deviation(float(summary.get(t.reads, summary[t.output])))
             total += z * z if z > 0 else 0.0
     return total
 

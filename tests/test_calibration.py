@@ -163,6 +163,13 @@ def test_quick_never_writes_the_real_fit_by_default():
      "episodes.A.targets.deaths_kg.output: no district 'Nowhere district' among the populated places of"),
     (lambda d: d["episodes"]["A"].update(stop_above={"hours_to_first_ceasefire": 10}),
      "episodes.A.stop_above.hours_to_first_ceasefire: not an output that only grows during a run"),
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(output="hours_to_mortars",
+                                                                   by="2022-09-15T00:00:00+06:00"),
+     "episodes.A.targets.deaths_kg: 'by' reads the output at a moment of the run, so it must be one that never"),
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(by="2022-09-30T00:00:00+06:00"),
+     "episodes.A.targets.deaths_kg.by: 2022-09-30T00:00:00+06:00 falls outside the scenario's time span"),
+    (lambda d: d["episodes"]["A"]["targets"]["deaths_kg"].update(by="the next morning"),
+     "episodes.A.targets.deaths_kg.by:"),
 ])
 def test_bad_targets_give_a_clear_error_and_overwrite_nothing(tmp_path, capsys, mutate, expected):
     scenario = mini_scenario(tmp_path)
@@ -217,6 +224,33 @@ def test_a_stopped_run_gives_lower_bounds_of_the_full_run(tmp_path):
     assert pd.Series(never).equals(pd.Series(run_summary(scenario, 0, {})))  # a cap never reached changes nothing
 
 
+def test_a_dated_target_reads_the_toll_as_it_stood_at_that_hour(tmp_path):
+    """``by:`` compares the output at a moment of the run: the same value as the hourly series at that hour, the
+    final value at the run's last hour, the same in a fit's run and in a predictive run, and the run itself is
+    unchanged by reading it (same final outcomes as without)."""
+    from sim.calibration import predictive, predictive_values
+
+    scenario = mini_scenario(tmp_path, violent=True)
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 4, "range": [2, 6], "sources": ["t"]},
+               "dead_by_20h": {"output": "deaths_kg", "by": "2022-09-14T20:00:00+06:00", "point": 0, "sources": ["t"]},
+               "dead_by_end": {"output": "deaths_kg", "by": "2022-09-18T00:00:00+06:00", "point": 4, "sources": ["t"]}}
+    episode = load_targets(episodes_file(tmp_path, targets, scenario, ids=("A",))).episodes["A"]
+    assert episode.read_at_hours == (20.0, 96.0)
+    draws = pd.DataFrame({"military_casualty_rate": [0.5] * 6})
+    runs = predictive(episode, draws, seed=3, workers=1, quiet=True)
+    values = predictive_values(episode, runs, censor=True)
+    assert (values["dead_by_end"] == values["deaths_kg"]).all()
+    assert (values["dead_by_20h"] <= values["deaths_kg"]).all() and (values["dead_by_20h"] < values["deaths_kg"]).any()
+    for run, row in zip(runs, values.itertuples()):
+        s = run.series
+        at_20h = s.loc[s["step"] == 20, ["deaths_kg_military", "deaths_kg_civilian"]].sum(axis=1).item()
+        assert row.dead_by_20h == at_20h      # series row 0 is the start; row k the end of step k, hour k
+        fit_run = run_summary(str(scenario), run.task.seed, {"military_casualty_rate": 0.5}, read_at_hours=(20.0,))
+        assert fit_run["deaths_kg@20h"] == row.dead_by_20h
+        plain = run_summary(str(scenario), run.task.seed, {"military_casualty_rate": 0.5})
+        assert plain == {k: v for k, v in fit_run.items() if "@" not in k}
+
+
 @pytest.mark.parametrize("replicates", [1, 2])
 def test_giving_up_on_a_particle_never_loses_one_that_would_be_accepted(tmp_path, replicates):
     """The fit abandons a particle once its distance's lower bound passes epsilon. Whatever epsilon, an abandoned
@@ -225,7 +259,9 @@ def test_giving_up_on_a_particle_never_loses_one_that_would_be_accepted(tmp_path
     scenario = mini_scenario(tmp_path, violent=True)
     targets = {"deaths_kg": {"output": "deaths_kg", "point": 1, "range": [0, 2], "sources": ["test"]},
                "injured_tj": {"output": "injured_tj", "point": 2, "sources": ["test"]},
-               "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["test"]}}
+               "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["test"]},
+               "early_dead": {"output": "deaths_kg", "by": "2022-09-14T20:00:00+06:00", "point": 0, "range": [0, 1],
+                              "sources": ["test"]}}
     ts = load_targets(episodes_file(tmp_path, targets, scenario))
     params = free_parameters(ts, ["escalate_rate", "military_casualty_rate"])
     simulator = Simulator(tuple(ts.episodes.values()), tuple(params), base_seed=11, replicates=replicates)
@@ -328,11 +364,18 @@ def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target
         "max_rung": {"output": "max_rung", "point": 3, "sources": ["t"]},
         "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["t"]},
         "injured_tj": {"output": "injured_tj", "point": 5, "fit": False, "sources": ["t"]},
+        "dead_by_20h": {"output": "deaths_kg", "by": "2022-09-14T20:00:00+06:00", "point": 1, "fit": False,
+                        "sources": ["t"]},
     }
     episode = load_targets(episodes_file(tmp_path, targets, mini_scenario(tmp_path), ids=("A",))).episodes["A"]
     runs = pd.DataFrame({"run": [0, 1, 2], "deaths_kg": [10.0, 14.0, 6.0], "max_rung": [5.0, 5.0, 4.0],
-                         "hours": [30.0, float("nan"), 25.0], "injured_tj": [50.0, 60.0, 70.0]})
-    table = comparison_table(Prediction(episode, [], runs), ["A"])
+                         "hours": [30.0, float("nan"), 25.0], "injured_tj": [50.0, 60.0, 70.0],
+                         "dead_by_20h": [1.0, 9.0, 0.0]})
+    table = comparison_table(Prediction(episode, [], runs), ["A"]).set_index("target")
+    # the goals are the final toll's; a toll dated to an hour is reported beside it, under its own name
+    assert table.loc["deaths_kg", "median_goal"] == "ok" and table.loc["dead_by_20h", "median_goal"] == ""
+    assert table.loc["dead_by_20h", "output"] == "deaths_kg@20h"
+    table = table.reset_index()
     misfit = misfit_breakdown({"A": table}, ["A"])
     fitted = episode.fitted_targets()
     mean_distance = np.mean([distance({t.key: row[t.name] for t in fitted}, fitted) for _, row in runs.iterrows()])
