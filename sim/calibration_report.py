@@ -267,8 +267,14 @@ def plot_pairs(result: "FitResult", path: Path) -> Path:
     return path
 
 
+DATED_DEATHS = {"deaths_kg": ("KG", "tab:red"), "deaths_tj": ("TJ", "tab:green")}
+"""Tolls that a dated target (``by:``) can mark on the deaths panel, with the side's label and colour."""
+
+
 def plot_escalation(pred: Prediction, path: Path) -> Path:
-    """max_rung and cumulative deaths over time: median and 5–95% band, documented timeline as lines."""
+    """max_rung and cumulative deaths over time: median and 5–95% band, documented timeline as lines. A toll
+    dated by a source as it mounted (a target with ``by:``) is marked with its range at its hour, beside that
+    side's median curve: where the model's dead come too early or too late shows at a glance."""
     plt = _plt()
     ep = pred.episode
     frames = []
@@ -276,15 +282,16 @@ def plot_escalation(pred: Prediction, path: Path) -> Path:
         s = r.series
         frames.append(pd.DataFrame({
             "run": r.task.run, "hour": s["hour"].to_numpy(), "max_rung": s["max_rung"].to_numpy(),
-            "deaths": (s["deaths_kg_military"] + s["deaths_kg_civilian"] + s["deaths_tj_military"]
-                       + s["deaths_tj_civilian"]).to_numpy()}))
+            "deaths_kg": (s["deaths_kg_military"] + s["deaths_kg_civilian"]).to_numpy(),
+            "deaths_tj": (s["deaths_tj_military"] + s["deaths_tj_civilian"]).to_numpy()}))
     series = pd.concat(frames, ignore_index=True)
+    series["deaths"] = series["deaths_kg"] + series["deaths_tj"]
     fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
     for ax, col, label in ((axes[0], "max_rung", "highest rung (model) / level"),
-                           (axes[1], "deaths", "cumulative deaths, both sides")):
+                           (axes[1], "deaths", "cumulative deaths")):
         q = series.groupby("hour")[col].quantile([0.05, 0.5, 0.95]).unstack()
         ax.fill_between(q.index, q[0.05], q[0.95], color="tab:blue", alpha=0.25, label="5–95% (posterior predictive)")
-        ax.plot(q.index, q[0.5], color="tab:blue", lw=1.5, label="median")
+        ax.plot(q.index, q[0.5], color="tab:blue", lw=1.5, label="median" if col == "max_rung" else "median, both sides")
         ax.set_ylabel(label)
     axes[0].set_ylim(-0.2, 5.2)
     axes[0].set_yticks(range(6))
@@ -292,6 +299,14 @@ def plot_escalation(pred: Prediction, path: Path) -> Path:
     deaths_doc = sum(t.point for t in ep.targets if t.reads in ("deaths_kg", "deaths_tj"))
     if deaths_doc:
         axes[1].axhline(deaths_doc, color="black", lw=0.8, ls="--", label=f"documented total {deaths_doc:.0f}")
+    dated = [t for t in ep.targets if t.hour is not None and t.output in DATED_DEATHS]
+    for output in dict.fromkeys(t.output for t in dated):
+        side, color = DATED_DEATHS[output]
+        axes[1].plot(series.groupby("hour")[output].median(), color=color, lw=1.0, label=f"median, {side} dead")
+        points = [t for t in dated if t.output == output]
+        axes[1].errorbar([t.hour for t in points], [t.point for t in points],
+                         yerr=[[t.point - t.low for t in points], [t.high - t.point for t in points]],
+                         fmt="o", color=color, mec="black", ms=5, capsize=3, label=f"documented {side} dead by then")
     rung_doc = [t.point for t in ep.targets if t.reads == "max_rung"]
     if rung_doc:
         axes[0].axhline(rung_doc[0], color="black", lw=0.8, ls="--", label="documented highest level")

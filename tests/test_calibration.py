@@ -107,6 +107,8 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
         "max_rung": {"output": "max_rung", "point": 3, "sources": ["test"]},
         "hours": {"output": "hours_to_first_ceasefire", "point": 30, "range": [20, 40], "sources": ["test"]},
         "injured_tj": {"output": "injured_tj", "point": 5, "fit": False, "sources": ["test"]},
+        "dead_by_day_2": {"output": "deaths_kg", "by": "2022-09-15T00:00:00+06:00", "point": 1, "range": [0, 2],
+                          "sources": ["test"]},
     }
     ep_file = episodes_file(tmp_path, targets, scenario)
     out = tmp_path / "fit"
@@ -126,6 +128,7 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
         assert (out / "report" / f).is_file(), f
     table = pd.read_csv(out / "report" / "table_A.csv")
     assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct"} <= set(table.columns)
+    assert table.set_index("target").loc["dead_by_day_2", "output"] == "deaths_kg@24h"  # fitted, read at its hour
     # --resume --generations 0 writes fitted.yaml and the report anew from the stored fit, sampling nothing
     again = tmp_path / "again"
     assert main(["calibrate", "--quick", "--quiet", "--episodes-file", str(ep_file), "--out", str(again),
