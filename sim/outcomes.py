@@ -115,8 +115,6 @@ class TimedReadings:
         self.read: dict[str, Any] = {}
 
     def after_step(self, model: BorderModel) -> None:
-        if not self.pending or model.steps * model.dt < self.pending[0] - 1e-9:
-            return
         self._read_due(model, model.steps * model.dt)
 
     def values(self, model: BorderModel) -> dict[str, Any]:
@@ -124,9 +122,9 @@ class TimedReadings:
         return dict(self.read)
 
     def _read_due(self, model: BorderModel, now: float) -> None:
-        due = [h for h in self.pending if h <= now + 1e-9]
-        if not due:
+        if not self.pending or self.pending[0] > now + 1e-9:
             return
+        due = [h for h in self.pending if h <= now + 1e-9]
         summary = summarise(model)
         for hour in due:
             self.read.update({timed_output(name, hour): summary[name] for name in CUMULATIVE})
