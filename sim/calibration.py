@@ -410,6 +410,18 @@ class _ProgressHandler(logging.Handler):
 
 
 def _sampler(settings: FitSettings):
+    """pyabc's sampler for this machine or a Dask cluster.
+
+    Its own bar of the particles accepted so far is switched on when not quiet and stdout is a terminal:
+    a generation of a long fit can take most of an hour, and the generation lines alone then say nothing for
+    that long. Only on a terminal, because the bar (pyabc's ``jabbar``, on stdout) redraws itself in place,
+    which in a log file is noise."""
+    sampler = _make_sampler(settings)
+    sampler.show_progress = not settings.quiet and sys.stdout.isatty()
+    return sampler
+
+
+def _make_sampler(settings: FitSettings):
     import pyabc
 
     if settings.scheduler:

@@ -15,7 +15,7 @@ import yaml
 pytest.importorskip("pyabc")
 
 from sim.calibration import (GENERATION_GIVEN_UP, FitSettings, ScaledDistance, Simulator,  # noqa: E402
-                             _ProgressHandler, fit, free_parameters, posterior_generation, replicate_key,
+                             _ProgressHandler, _sampler, fit, free_parameters, posterior_generation, replicate_key,
                              run_summary, weighted_quantile)
 from sim.calibration_report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
                                    misfit_breakdown, misfit_markdown)
@@ -359,6 +359,13 @@ def test_progress_says_why_the_fit_stopped_and_nothing_else(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["calibrate: t: 6, eps: 3.2e+02.", "calibrate: Accepted: 150 / 3031 = 4.9e-02, ESS: 2.3e+01.",
                      f"calibrate: {GENERATION_GIVEN_UP}", "calibrate: Stop: Maximum walltime."]
+
+
+@pytest.mark.parametrize("quiet, terminal, shown", [(False, True, True), (True, True, False), (False, False, False)])
+def test_the_bar_of_accepted_particles_shows_on_a_terminal_unless_quiet(monkeypatch, quiet, terminal, shown):
+    monkeypatch.setattr("sys.stdout.isatty", lambda: terminal)
+    for workers in (1, 2):
+        assert _sampler(FitSettings(workers=workers, quiet=quiet)).show_progress is shown
 
 
 def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target_first(tmp_path):
