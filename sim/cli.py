@@ -23,6 +23,17 @@ def _whole_number(minimum: int, what: str):
     return parse
 
 
+def _share(text: str) -> float:
+    """An argparse type for a share in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share above 0 and at most 1, got {text}")
+    return value
+
+
 _positive_int = _whole_number(1, "a number")
 _count = _whole_number(0, "a number")
 _seed = _whole_number(0, "a seed")
@@ -98,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--replicates", type=_positive_int, default=1,
                      help="runs of each episode per particle, the distance being their mean: less of one run's luck "
                      "in the fit, at that many times the cost per simulation (default: 1)")
+    cal.add_argument("--min-acceptance", type=_share, help="give a generation up once it needs more than "
+                     "population / this many simulations; lower it to let a long fit go on to a smaller epsilon "
+                     "(default: 0.02)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
@@ -157,7 +171,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             workers=args.workers,
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
-            resume=args.resume, replicates=args.replicates))
+            resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance))
     return 0
 
 
