@@ -14,9 +14,9 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import (GENERATION_GIVEN_UP, CalibrateOptions, FitSettings, ScaledDistance, Simulator,  # noqa: E402
-                             _ProgressHandler, _sampler, fit, free_parameters, posterior_generation, replicate_key,
-                             run_summary, settings_for, weighted_quantile)
+from sim.calibration import (GENERATION_GIVEN_UP, CalibrateOptions, FitSettings, ScaledDistance,  # noqa: E402
+                             Simulator, _ProgressHandler, _sampler, fit, free_parameters, posterior_generation,
+                             replicate_key, run_summary, settings_for, weighted_quantile)
 from sim.calibration_report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
                                    misfit_breakdown, misfit_markdown)
 from sim.cli import main  # noqa: E402
@@ -455,8 +455,9 @@ def test_a_fit_kept_in_a_history_file_continues_where_it_stopped(tmp_path):
     assert wider.generations[2]["acceptance"] == pytest.approx(20 / wider.generations[2]["samples"])
 
 
-def test_min_acceptance_reaches_pyabc_and_a_share_outside_0_1_is_refused(capsys):
-    """--min-acceptance sets when a generation is given up; 0 or more than 1 is a user error, not a traceback."""
+def test_min_acceptance_reaches_the_fit_settings_and_a_share_outside_0_1_is_refused(capsys):
+    """--min-acceptance sets the fit's ``min_acceptance`` (which ``fit`` hands to pyabc as ``min_acceptance_rate``);
+    0 or more than 1 is a user error, not a traceback."""
     assert settings_for(CalibrateOptions(min_acceptance=0.005)).min_acceptance == 0.005
     assert settings_for(CalibrateOptions()).min_acceptance == FitSettings().min_acceptance
     for bad in ("0", "1.5", "two"):
