@@ -99,6 +99,10 @@ PRIOR_REASONS: dict[str, str] = {
     "front_decay_per_km": "a local war's front reaching ~330 km (0.003/km: the whole mapped line, ~200 km end to end) "
                           "down to ~3 km (0.3/km: the next village); E07 stayed in the Batken and Leilek sectors, "
                           "19 named sites (17-30) of 43 segments, ~70 km apart (calibration/episodes.yaml)",
+    "road_advance_rate": "an offensive's armour reaching a road ~8 days after its orders (0.005/h) to within the "
+                         "hour (1/h); E07's tanks entered Internatsional on the Leilek road ~70 km from the fire at "
+                         "about the hour armour is dated, 3 h after the mortars at Golovnoi (utrk.kg 56978; "
+                         "24.kg 192151)",
     "first_use_pooling": "0 (each segment brings a new weapon into the fight on its own) to 1 (one decision per "
                          "side, however wide the front); E07 saw no MLRS, drones or aircraft (facts E07), E13 saw "
                          "them only after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)",

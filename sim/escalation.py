@@ -18,6 +18,8 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
 * :func:`open_front` — a government at war (mortars or heavier authorised, armed fire somewhere) has its
   forces open fire along the disputed line: anywhere if it came into the episode deployed for war, fading
   with distance from the fire if its war grew out of a local incident (:func:`front_reach`);
+* :func:`advance_on_roads` — a side on the offensive whose government authorises armour sends it along the
+  disputed roads anywhere on the line, however far from the fire;
 * :func:`break_ceasefire` — while a ceasefire is in force, a side on a tense segment opens fire anyway.
 
 Every function draws a fixed number of random numbers per call, whatever the state, so two runs with the
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ladder import ARMED, CALM, CIVIL
+from sim.ladder import ARMED, ARMOUR, CALM, CIVIL
 from sim.state import BorderState, hazard_to_prob
 
 
@@ -186,6 +188,37 @@ def front_reach(state: BorderState, deployed: np.ndarray, closeness: np.ndarray)
         return np.zeros(state.posture.shape)
     near_fire = closeness[armed].max(axis=0)
     return np.where(deployed[:, None], 1.0, near_fire[None, :])
+
+
+def advance_on_roads(state: BorderState, params: dict, dt: float, rng: np.random.Generator,
+                     ceiling: np.ndarray, offensive: np.ndarray, roads: np.ndarray, suppress: np.ndarray
+                     ) -> np.ndarray:
+    """An offensive's armour goes for the roads: once armed fire has begun somewhere, a side whose government
+    is on the offensive (``offensive``, bool[2]) and authorises armour (L3) or heavier fires at armour on each
+    road segment (``roads``, float[S], 1 for a segment whose stake is a road) where it fires less, at
+    ``road_advance_rate`` per hour × dispute (minus what a ceasefire or monitors suppress), whatever its
+    distance from the fire. Its armour is then in the other side's nearest village (:mod:`sim.incursion`), and
+    the front opens around it (:func:`front_reach`).
+
+    Why: April 2021's war began over water at Golovnoi, yet Tajik tanks entered Internatsional on the Leilek
+    road ~70 km west at ~17:00 on 29 Apr, three hours after the mortars at Golovnoi (utrk.kg 56978; 24.kg
+    192151), and the Tort-Kocho road section, Leilek's only road to the rest of Kyrgyzstan, was cut. A front
+    that fades with distance from the fire (fitted so that April stays in two sectors, not the whole line)
+    cannot reach Leilek in hours, and it is Leilek that the record has evacuated: 26,288 of April's 40,649
+    (24.kg 192886), where the model empties Batken district instead (calibration/README.md, session 21).
+    An advance is a decision of the offensive's command, not a spread of fire, so it does not fade with
+    distance. Returns the mask of segments it brought out of calm."""
+    u = rng.random(state.posture.shape)
+    attackers = offensive & (ceiling >= ARMOUR)
+    if not attackers.any() or state.rung.max() < ARMED:
+        return np.zeros(state.rung.shape, dtype=bool)
+    was_calm = state.rung == CALM
+    rate = params["road_advance_rate"] * roads * state.dispute * (1.0 - suppress)
+    moved = (u < hazard_to_prob(rate, dt)) & attackers[:, None] & (state.posture < ARMOUR)
+    if moved.any():
+        state.posture[moved] = ARMOUR
+        state.refresh_rung()
+    return was_calm & (state.rung > CALM)
 
 
 def break_ceasefire(state: BorderState, params: dict, dt: float, rng: np.random.Generator,

@@ -3,7 +3,7 @@
 One step is ``step_hours`` (default one hour). Within a step, in this order: scheduled triggers fire;
 mediators act; governments give orders; tension moves; background incidents start; sides escalate,
 retaliate and de-escalate; fire spreads to neighbouring segments; governments at war open fire along the
-front; sides break a ceasefire in force;
+front; an offensive's armour advances along the roads; sides break a ceasefire in force;
 casualties are inflicted; people
 evacuate or return; the ceasefire machine advances; the DataCollector records the step.
 """
@@ -28,7 +28,7 @@ from sim.state import BorderState
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
 STREAMS = ("incidents", "escalation", "spread", "violations", "casualties", "ceasefire", "orders", "front",
-           "crowds", "incursions")
+           "crowds", "incursions", "advance")
 """Independent random streams, one per rule, so a change in one rule's draws leaves the others aligned."""
 
 RETURN_PHASES = (Phase.HOLDING, Phase.STABILISED, Phase.WITHDRAWAL)
@@ -87,6 +87,8 @@ class BorderModel(mesa.Model):
         govs = scenario.spec.governments
         self._offensive = np.array([getattr(govs, side).offensive for side in SIDES])
         self._incursions_on = incursion.enabled(self.params, self._offensive)
+        self._advance_on = self.params["road_advance_rate"] > 0 and bool(self._offensive.any())
+        self._roads = np.array([r == "road" for r in geo.segment_resource], dtype=float)
         self._front_closeness = np.exp(-self.params["front_decay_per_km"] * geo.segment_km_apart())
         self._day_of_step = [scenario.time_of_step(k).timetuple().tm_yday for k in range(self.n_steps + 1)]
         self._mask_cache: dict[tuple[str, ...] | None, np.ndarray] = {}
@@ -186,6 +188,9 @@ class BorderModel(mesa.Model):
                                      ceiling, arsenal, suppress)
         started |= escalation.open_front(state, params, dt, self.streams["front"], ceiling, suppress,
                                          self._deployed_for_war, self._front_closeness)
+        if self._advance_on:
+            started |= escalation.advance_on_roads(state, params, dt, self.streams["advance"], ceiling,
+                                                   self._offensive, self._roads, suppress)
         started |= escalation.break_ceasefire(state, params, dt, self.streams["violations"], arsenal,
                                               (1.0 - cover) / resolve, self.ceasefire.in_force)
         self._count_incidents(started)

@@ -148,6 +148,16 @@ SPECS: dict[str, ParameterSpec] = {
         "E07 fire in the Batken and Leilek sectors, 19 named sites (17-30) of the 43 mapped segments "
         "(calibration/episodes.yaml); E13 'along the entire perimeter' (KG border service via TRT/TASS)",
         prior=(0.003, 0.3), log_prior=True),
+    "road_advance_rate": P(
+        0.0, "per hour per road segment",
+        "Hazard that the armour of a side on the offensive (scenario governments.<side>.offensive) advances along a "
+        "road segment anywhere on the line (x dispute), once armed fire has begun and its government authorises "
+        "armour or heavier: it fires at armour there and enters the other side's nearest village, however far "
+        "from the fire. 0 = off (the default without calibration/fitted.yaml).",
+        "E07: tanks entered Internatsional on the Leilek road ~17:00 on 29 Apr 2021, ~70 km west of Golovnoi and "
+        "3 h after the mortars there (utrk.kg 56978; 24.kg 192151); the Tort-Kocho road section, Leilek's only road "
+        "link to the rest of KG, was blocked (utrk.kg 56978; RFE/RL 31236114)",
+        prior=(0.005, 1.0), log_prior=True),
     "orders_loss_gain": P(
         0.0, "per own death in the last 24 h",
         "Urgency of orders: a pressed government's authorisation hazard is multiplied by 1 + gain x its own deaths "
