@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.escalation import advance_on_roads
-from sim.ladder import ARMED, ARMOUR, MORTARS
+from sim.ladder import AIR_MLRS, ARMED, ARMOUR, MORTARS
 from sim.model import BorderModel
 from sim.outcomes import summarise
 from tests.conftest import SCENARIOS, finished, on_the_offensive, with_governments
@@ -84,3 +86,28 @@ def test_without_an_offensive_the_rule_changes_nothing(mini):
     attacking = on_the_offensive(war, "TJ")
     assert any(summarise(finished(attacking, seed, **AT_ONCE)) != summarise(finished(attacking, seed))
                for seed in range(3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rate=st.floats(0.0, 10.0),
+       ceiling=st.tuples(st.integers(0, AIR_MLRS), st.integers(0, AIR_MLRS)),
+       offensive=st.tuples(st.booleans(), st.booleans()), suppress=st.floats(0.0, 1.0))
+def test_an_advance_only_ever_raises_the_offensives_fire_on_roads_to_armour(mini, seed, rate, ceiling, offensive,
+                                                                           suppress):
+    """Whatever the postures, orders and suppression: no posture falls, and a posture that changes is that of a
+    side on the offensive with armour authorised, on a road segment, and is now armour."""
+    model = BorderModel(mini, seed=0)
+    rng = np.random.default_rng(seed)
+    state = model.state
+    state.posture[:] = rng.integers(0, AIR_MLRS + 1, size=state.posture.shape)
+    state.refresh_rung()
+    before = state.posture.copy()
+    n = model.geography.n_segments
+    advance_on_roads(state, dict(model.params, road_advance_rate=rate), 1.0, rng, np.array(ceiling),
+                     np.array(offensive), model._roads, np.full(n, suppress))
+    changed = state.posture != before
+    assert (state.posture >= before).all()
+    allowed = (np.array(offensive) & (np.array(ceiling) >= ARMOUR))[:, None] & model._roads.astype(bool)[None, :]
+    assert not (changed & ~allowed).any()
+    assert (state.posture[changed] == ARMOUR).all()
+    np.testing.assert_array_equal(state.rung, state.posture.max(axis=0))
