@@ -8,6 +8,8 @@ mediators are few and decide things one at a time, so their rules live in their 
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +25,28 @@ if TYPE_CHECKING:
     from sim.model import BorderModel
 
 
-class Village(mesa.Agent):
+class _CountersByModel(weakref.WeakKeyDictionary):
+    """Each model's counter of agent ids, held weakly: a model is freed once its run is over.
+
+    Why: Mesa 3.3 keeps these counters in a class-level ``defaultdict`` keyed by the model itself
+    (``mesa.Agent._ids``), so every model that ever created an agent stays in memory with all its arrays
+    (mesa#3179, fixed upstream by mesa#3180 after 3.3). A calibration worker runs tens of thousands of
+    models: in session 27 each of the fit's two workers had grown to 12 GB after two hours and the machine
+    spent its time reclaiming memory. Mesa versions that no longer read ``_ids`` ignore this attribute."""
+
+    def __getitem__(self, model: object) -> "itertools.count[int]":
+        if model not in self:
+            self[model] = itertools.count(1)
+        return super().__getitem__(model)
+
+
+class BorderAgent(mesa.Agent):
+    """The base of the model's agents: a Mesa agent whose id counter does not keep its model alive."""
+
+    _ids = _CountersByModel()
+
+
+class Village(BorderAgent):
     """A populated place. Its people are present, displaced or dead; the injured stay present."""
 
     def __init__(self, model: "BorderModel", place_id: str, index: int, side: str) -> None:
@@ -53,7 +76,7 @@ class Village(mesa.Agent):
         return int(self.model.state.civilian_injured[self.index])
 
 
-class BorderPost(mesa.Agent):
+class BorderPost(BorderAgent):
     """A border-guard post or checkpoint; its level is the heaviest fire its side uses on its segments."""
 
     def __init__(self, model: "BorderModel", place_id: str, side: str, segments: list[int]) -> None:
@@ -70,7 +93,7 @@ class BorderPost(mesa.Agent):
         return int(self.model.state.posture[side, self.segments].max())
 
 
-class Government(mesa.Agent):
+class Government(BorderAgent):
     """Authorises heavy weapons and orders forces down when a ceasefire is agreed.
 
     Rule (orders): under pressure the government authorises one more rung at ``authorise_rate`` per
@@ -205,7 +228,7 @@ class _ActionState:
     triggered_hour: float | None = None
 
 
-class Mediator(mesa.Agent):
+class Mediator(BorderAgent):
     """An outside actor (CSTO, Russia, UN, OSCE, …) acting through the instruments its strategy lists.
 
     Each action starts at a fixed hour or a delay after an observed trigger, and then contributes its

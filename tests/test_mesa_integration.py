@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import mesa
 
 from sim.agents import BorderPost, Government, Mediator, Village
 from sim.model import BorderModel
-from tests.conftest import DATA
+from tests.conftest import DATA, SCENARIOS
 
 
 def test_batch_run_drives_the_model_unmodified():
@@ -30,3 +33,18 @@ def test_agents_are_mesa_agents_in_agentsets(mini):
     assert len(by_type[Mediator]) == 1
     village = by_type[Village][0]
     assert village.present == village.population
+
+
+def test_a_finished_model_is_freed_once_nobody_holds_it():
+    """Mesa 3.3 keeps every model that created an agent alive through ``mesa.Agent._ids`` (mesa#3179); a
+    calibration worker runs tens of thousands of them, and in session 27 each worker grew to 12 GB. The
+    model's agents hold their id counters weakly (``sim.agents.BorderAgent``), so a dropped model is freed,
+    and its agents' ids are still unique within it."""
+    model = BorderModel(SCENARIOS / "april2021.yaml", seed=1, record_series=False)
+    model.run_model()
+    ids = [agent.unique_id for agent in model.agents]
+    assert len(ids) == len(set(ids))
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
