@@ -19,7 +19,7 @@ Each side has a *posture* on each segment: the rung it fires at. The rules, each
   forces open fire along the disputed line: anywhere if it came into the episode deployed for war, fading
   with distance from the fire if its war grew out of a local incident (:func:`front_reach`);
 * :func:`advance_on_roads` — a side on the offensive whose government authorises armour sends it along the
-  disputed roads anywhere on the line, however far from the fire;
+  roads anywhere on the line, however far from the fire;
 * :func:`break_ceasefire` — while a ceasefire is in force, a side on a tense segment opens fire anyway.
 
 Every function draws a fixed number of random numbers per call, whatever the state, so two runs with the
