@@ -120,7 +120,7 @@ SPECS: dict[str, ParameterSpec] = {
     # --- orders (governments) ------------------------------------------------------------------------
     "authorise_rate": P(
         0.15, "per hour", "Hazard that a government under pressure authorises the next rung.",
-        "fitted (session 20; calibration/README.md); E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
+        "fitted (sessions 20 and 28; calibration/README.md); E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
         prior=(0.005, 0.5), log_prior=True),
     "rearm_rate": P(
         0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the highest "
@@ -144,7 +144,7 @@ SPECS: dict[str, ParameterSpec] = {
         "into the episode with small arms or less authorised, the front hazard on a segment is x exp(-decay x km "
         "from the nearest segment under armed fire). A government deployed for war (mortars or heavier authorised "
         "from the start) opens fire anywhere. 0 = anywhere for both (the default without calibration/fitted.yaml).",
-        "fitted (sessions 19-20; calibration/README.md); "
+        "fitted (sessions 19, 20 and 28; calibration/README.md); "
         "E07 fire in the Batken and Leilek sectors, 19 named sites (17-30) of the 43 mapped segments "
         "(calibration/episodes.yaml); E13 'along the entire perimeter' (KG border service via TRT/TASS)",
         prior=(0.003, 0.3), log_prior=True),
