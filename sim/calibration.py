@@ -212,6 +212,15 @@ def replicate_key(key: str, replicate: int) -> str:
     return key if replicate == 0 else f"{key}#{replicate}"
 
 
+class DeadlinePassed(Exception):
+    """Raised by a simulation begun after the fit's wall-time limit, when the fit runs on a Dask cluster.
+
+    Why not a rejection, as on one machine: pyabc's Dask sampler ends a generation only once enough particles
+    are accepted and ignores the limit on simulations per generation (its stopping criteria other than that
+    limit are checked between generations, pyABC#235), so a generation past the deadline would reject forever.
+    The exception ends it; :func:`fit` then keeps the last complete generation, as pyabc does on one machine."""
+
+
 @dataclass(frozen=True)
 class Simulator:
     """The model as pyabc sees it: parameters in, the targets' simulated values out. Picklable."""
@@ -225,6 +234,8 @@ class Simulator:
     that cannot finish in time ends quickly (pyabc then keeps the last complete generation)."""
     replicates: int = 1
     """Runs of each episode per particle; the particle's distance is their mean (:class:`ScaledDistance`)."""
+    raise_past_deadline: bool = False
+    """Past the deadline, raise :class:`DeadlinePassed` instead of rejecting (for pyabc's Dask sampler)."""
 
     def values(self, pars: Any) -> dict[str, float]:
         return {p.name: p.to_value(float(pars[p.key])) for p in self.parameters}
@@ -244,6 +255,8 @@ class Simulator:
         ``r`` of episode ``i`` taking seed ``r * len(episodes) + i``, so replicate 0 has the seeds of a
         one-replicate fit."""
         if time.time() > self.deadline:
+            if self.raise_past_deadline:
+                raise DeadlinePassed
             return {}, False
         values = self.values(pars)
         seeds = seeds_for(values, self.base_seed, len(self.episodes) * self.replicates)
@@ -415,8 +428,9 @@ class _ProgressHandler(logging.Handler):
             print(f"calibrate: {msg}", file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
 def _sampler(settings: FitSettings):
-    """pyabc's sampler for this machine or a Dask cluster.
+    """pyabc's sampler for this machine or a Dask cluster; the connection to the cluster is closed afterwards.
 
     Its own bar of the particles accepted so far is switched on when not quiet and stdout is a terminal:
     a generation of a long fit can take most of an hour, and the generation lines alone then say nothing for
@@ -424,7 +438,11 @@ def _sampler(settings: FitSettings):
     which in a log file is noise."""
     sampler = _make_sampler(settings)
     sampler.show_progress = not settings.quiet and sys.stdout.isatty()
-    return sampler
+    try:
+        yield sampler
+    finally:
+        if settings.scheduler:
+            sampler.shutdown()
 
 
 def _make_sampler(settings: FitSettings):
@@ -459,7 +477,8 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     episodes = tuple(targets.episodes.values())
     started = time.time()
     simulator = Simulator(episodes, tuple(params), settings.seed, targets.censor_at_end,
-                          deadline=started + 60.0 * settings.walltime_minutes, replicates=settings.replicates)
+                          deadline=started + 60.0 * settings.walltime_minutes, replicates=settings.replicates,
+                          raise_past_deadline=settings.scheduler is not None)
     prior = pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.sampled_bounds[0],
                                                    p.sampled_bounds[1] - p.sampled_bounds[0]) for p in params})
     dist = pyabc.distance.FunctionDistance(ScaledDistance(fitted, settings.replicates))
@@ -472,18 +491,18 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
     abc_logger.addHandler(handler)
     abc_logger.setLevel(logging.WARNING if settings.quiet else logging.INFO)
     np.random.seed(settings.seed % 2**32)
+    where = f"on the Dask cluster at {settings.scheduler}" if settings.scheduler else f"{settings.workers} worker(s)"
     if settings.generations == 0:
         say(f"calibrate: no new generation: the posterior stored in {settings.history}", settings.quiet)
     else:
         say(f"calibrate: fitting {len(params)} parameters to {len(fitted)} targets of "
             f"{', '.join(e.id for e in episodes)}: population {settings.population}, at most "
             f"{settings.generations} generations / {settings.budget} simulations / {settings.walltime_minutes:g} "
-            f"min, {settings.replicates} run(s) of each episode per simulation, {settings.workers} worker(s)",
-            settings.quiet)
+            f"min, {settings.replicates} run(s) of each episode per simulation, {where}", settings.quiet)
     try:
-        with _database(settings.history) as db:
+        with _database(settings.history) as db, _sampler(settings) as sampler:
             abc = pyabc.ABCSMC(EarlyRejectingModel(simulator), prior, dist, population_size=settings.population,
-                               sampler=_sampler(settings),
+                               sampler=sampler,
                                transitions=pyabc.transition.MultivariateNormalTransition(scaling=KERNEL_SCALING))
             observed = {t.key: t.point for t in fitted}
             if settings.resume:
@@ -495,10 +514,15 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
             if settings.generations == 0:    # --resume --generations 0: the stored posterior as it is
                 history = abc.history
             else:
-                history = abc.run(max_nr_populations=settings.generations,
-                                  max_total_nr_simulations=settings.budget,
-                                  max_walltime=timedelta(minutes=settings.walltime_minutes),
-                                  min_acceptance_rate=settings.min_acceptance)
+                try:
+                    history = abc.run(max_nr_populations=settings.generations,
+                                      max_total_nr_simulations=settings.budget,
+                                      max_walltime=timedelta(minutes=settings.walltime_minutes),
+                                      min_acceptance_rate=settings.min_acceptance)
+                except DeadlinePassed:
+                    say("calibrate: Stop: the wall time ran out in the generation in progress, which was given "
+                        "up; the last complete generation is kept", settings.quiet)
+                    history = abc.history
             if history.max_t < 0:
                 raise UserError(f"calibrate: not one generation finished within {settings.walltime_minutes:g} min "
                                 f"/ {settings.budget} simulations; raise --budget")

@@ -4,6 +4,7 @@ fitted.yaml, posterior.csv and the report that scenarios then pick up."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -365,7 +366,8 @@ def test_progress_says_why_the_fit_stopped_and_nothing_else(capsys):
 def test_the_bar_of_accepted_particles_shows_on_a_terminal_unless_quiet(monkeypatch, quiet, terminal, shown):
     monkeypatch.setattr("sys.stdout.isatty", lambda: terminal)
     for workers in (1, 2):
-        assert _sampler(FitSettings(workers=workers, quiet=quiet)).show_progress is shown
+        with _sampler(FitSettings(workers=workers, quiet=quiet)) as sampler:
+            assert sampler.show_progress is shown
 
 
 def test_the_misfit_breakdown_adds_up_to_the_distance_and_ranks_the_worst_target_first(tmp_path):
@@ -479,3 +481,40 @@ def test_history_and_resume_are_checked_before_anything_runs(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "new.db").exists()
+
+
+def test_a_fit_on_a_dask_cluster_ends_at_its_wall_time_and_keeps_the_last_complete_generation(tmp_path, capsys):
+    """--scheduler: pyabc's Dask sampler ends a generation only once enough particles are accepted (it ignores
+    the limit on simulations per generation), so a generation still under way at the wall-time limit has to be
+    ended by the simulations themselves. Without that this fit, allowed far more generations than its 15
+    seconds hold, would never return; the thread keeps the test from hanging with it."""
+    distributed = pytest.importorskip("distributed")
+    scenario = mini_scenario(tmp_path, violent=True)
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 4, "range": [2, 6], "sources": ["test"]},
+               "injured_kg": {"output": "injured_kg", "point": 12, "range": [8, 16], "sources": ["test"]}}
+    ts = load_targets(episodes_file(tmp_path, targets, scenario, ids=("A",)))
+    outcome: dict[str, object] = {}
+
+    def run_fit(settings: FitSettings) -> None:
+        try:
+            outcome["result"] = fit(ts, settings)
+        except Exception as exc:  # reported by the assertion below, not lost in the thread
+            outcome["error"] = exc
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        settings = FitSettings(population=10, generations=1000, budget=10**6, walltime_minutes=0.25, seed=6,
+                               min_acceptance=1e-6, params=("escalate_rate", "military_casualty_rate"),
+                               scheduler=cluster.scheduler_address)
+        thread = threading.Thread(target=run_fit, args=(settings,), daemon=True)
+        thread.start()
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the fit on Dask went on two minutes past its 15-second wall time"
+    assert "result" in outcome, f"the fit on Dask failed: {outcome.get('error')!r}"
+    result = outcome["result"]
+    err = capsys.readouterr().err
+    assert "on the Dask cluster at tcp://" in err
+    assert "the wall time ran out in the generation in progress" in err
+    assert 1 <= len(result.generations) < 1000 and result.walltime_s < 60
+    assert list(result.particles.columns) == ["escalate_rate", "military_casualty_rate"]
+    assert len(result.particles) == 10 and result.ess > 0
