@@ -4,6 +4,7 @@ fitted.yaml, posterior.csv and the report that scenarios then pick up."""
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 pytest.importorskip("pyabc")
 
@@ -19,7 +23,7 @@ from sim.calibration import (GENERATION_GIVEN_UP, CalibrateOptions, FitSettings,
                              Simulator, _ProgressHandler, _sampler, fit, free_parameters, posterior_generation,
                              replicate_key, run_summary, settings_for, weighted_quantile)
 from sim.calibration_report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
-                                   misfit_breakdown, misfit_markdown)
+                                   documented_percentile, edge_verdict, misfit_breakdown, misfit_markdown)
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.outcomes import CUMULATIVE  # noqa: E402
@@ -128,7 +132,9 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
               "escalation_A.png", "manifest.json"):
         assert (out / "report" / f).is_file(), f
     table = pd.read_csv(out / "report" / "table_A.csv")
-    assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct"} <= set(table.columns)
+    assert {"documented", "sim_median", "sim_q05", "sim_q95", "documented_inside_90pct",
+            "documented_percentile"} <= set(table.columns)
+    assert table["documented_percentile"].between(0, 100).all()
     assert table.set_index("target").loc["dead_by_day_2", "output"] == "deaths_kg@24h"  # fitted, read at its hour
     # --resume --generations 0 writes fitted.yaml and the report anew from the stored fit, sampling nothing
     again = tmp_path / "again"
@@ -518,3 +524,25 @@ def test_a_fit_on_a_dask_cluster_ends_at_its_wall_time_and_keeps_the_last_comple
     assert 1 <= len(result.generations) < 1000 and result.walltime_s < 60
     assert list(result.particles.columns) == ["escalate_rate", "military_casualty_rate"]
     assert len(result.particles) == 10 and result.ess > 0
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=40), st.integers(-5, 55), st.integers(0, 10))
+def test_the_documented_percentile_stays_in_0_100_and_grows_with_the_documented_value(runs, documented, step):
+    low = documented_percentile(np.array(runs), documented)
+    high = documented_percentile(np.array(runs), documented + step)
+    assert 0.0 <= low <= high <= 100.0
+
+
+def test_the_documented_percentile_counts_ties_half_and_edges_are_named():
+    assert documented_percentile(np.array([1.0, 2, 3, 4]), 2.5) == 50.0
+    assert documented_percentile(np.array([1.0, 2, 2, 3]), 2) == 50.0
+    assert documented_percentile(np.array([1.0, 2, 3, 4]), 0) == 0.0
+    assert documented_percentile(np.array([1.0, 2, 3, 4, math.nan]), 9) == 100.0   # a run without the output
+    assert math.isnan(documented_percentile(np.array([math.nan]), 1))
+    table = pd.DataFrame({"target": ["deaths", "hours", "injured", "segments"],
+                          "in_distance": [True, True, True, False],
+                          "documented_percentile": [50.0, 3.0, 97.0, 99.0]})
+    [line] = edge_verdict({"E": table}, ["E"])
+    assert line == ("* **E**: of 3 fitted figures, 1 lie above the simulated median and 1 below it; at the edge "
+                    "of the predictive distribution: hours (p3), injured (p97).")
