@@ -230,8 +230,9 @@ class Simulator:
     base_seed: int
     censor: bool = True
     deadline: float = math.inf
-    """Wall-clock time (``time.time()``) after which every simulation is rejected at once, so a generation
-    that cannot finish in time ends quickly (pyabc then keeps the last complete generation)."""
+    """Wall-clock time (``time.time()``) after which every simulation is rejected at once (or, with
+    ``raise_past_deadline``, raises), so a generation that cannot finish in time ends quickly (the last complete
+    generation is kept)."""
     replicates: int = 1
     """Runs of each episode per particle; the particle's distance is their mean (:class:`ScaledDistance`)."""
     raise_past_deadline: bool = False
@@ -415,6 +416,9 @@ GENERATION_GIVEN_UP = ("Stop: the generation in progress was given up: it needed
                        "complete generation is kept")
 """What pyabc's terse 'Stopping: sample not ok.' means for this fit: after the deadline every simulation is
 rejected at once, so a generation cut short by time ends the same way as one whose acceptance collapsed."""
+WALL_TIME_GIVEN_UP = ("Stop: the wall time ran out in the generation in progress, which was given up; the last "
+                      "complete generation is kept")
+"""How a fit on a Dask cluster ends at its wall time (:class:`DeadlinePassed`)."""
 
 
 class _ProgressHandler(logging.Handler):
@@ -520,8 +524,7 @@ def fit(targets: TargetSet, settings: FitSettings) -> FitResult:
                                       max_walltime=timedelta(minutes=settings.walltime_minutes),
                                       min_acceptance_rate=settings.min_acceptance)
                 except DeadlinePassed:
-                    say("calibrate: Stop: the wall time ran out in the generation in progress, which was given "
-                        "up; the last complete generation is kept", settings.quiet)
+                    say(f"calibrate: {WALL_TIME_GIVEN_UP}", settings.quiet)
                     history = abc.history
             if history.max_t < 0:
                 raise UserError(f"calibrate: not one generation finished within {settings.walltime_minutes:g} min "
