@@ -4,7 +4,7 @@ Times the whole comparison (runs, statistics, figures, writing the folder into a
 prints wall time, runs per second and the speed-up of 2 workers over 1, and checks that both give
 identical per-run results. Usage::
 
-    .venv/bin/python benchmarks/bench_compare.py            # N = 500 (the issue's benchmark)
+    .venv/bin/python benchmarks/bench_compare.py            # N = 500 (the default)
     .venv/bin/python benchmarks/bench_compare.py --runs 100 --workers 1,2,4
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.compare import compare_strategies
-from sim.ensemble import LocalExecutor
+from sim.experiments.compare import compare_strategies
+from sim.experiments.ensemble import LocalExecutor
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "sept2022.yaml"

@@ -1,17 +1,17 @@
-"""How long one run costs: bordersim's scenarios against Mesa's own Epstein civil-violence example.
+"""What a run costs: the batched engine on bordersim's scenarios, against Mesa's own Epstein example.
 
-Prints, for ``scenarios/sept2022.yaml``, the median wall time per run (one whole seeded run, as an ensemble
-worker does it: build the model, run it to the end, collect its series and summary; loading the scenario
-is cached and not timed) and the cost per agent-step (time per step / number of agents in
-``model.agents``). The same two figures are measured, in the same process, for Mesa's example
-``mesa.examples.EpsteinCivilViolence`` (default parameters, the same number of steps) as a reference for
-what a conventional one-object-per-agent Mesa model costs on this machine. Then the time per run of
-``april2021`` (also with the crowds at the line switched off and on, ``crowd_size`` 0 and 300, on the same
-seeds: what the crowd rule costs) and of the one-year ``baseline`` (fewer repeats), and of ``baseline`` run as a
-calibration runs it (``calibration.run_summary``: no per-step series).
+Measured in one process on one core (one BLAS thread), the scenario loaded once and not timed:
+
+* ``sept2022`` in batches of ``--batch`` runs (as ensembles, comparisons and fits run it): ms per run, runs per
+  second, and the cost per agent-step (time per run-step / agents of the Mesa model), against Mesa's
+  ``EpsteinCivilViolence`` example (default parameters, the same number of steps) in the same process;
+* ``sept2022`` as one ``BorderModel`` (a batch of one, with its DataCollector), the Mesa front door;
+* ``april2021`` batched, and the one-year ``baseline`` batched and as a fit runs it (one run, no series);
+* scaling: generated borders of growing size (villages and segments in a line), batched, to show the cost
+  grows linearly with the size of the border; and the memory a batch of 1,000 ``sept2022`` runs holds.
 
     .venv/bin/python benchmarks/bench_run.py            # or: make bench
-    .venv/bin/python benchmarks/bench_run.py --quick    # fewer repeats, for a smoke test
+    .venv/bin/python benchmarks/bench_run.py --quick    # smaller batches, for a smoke test
 """
 
 from __future__ import annotations
@@ -21,60 +21,71 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
+import tracemalloc
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import mesa  # noqa: E402
 from mesa.examples import EpsteinCivilViolence  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
-from sim.ensemble import RunTask, derive_seeds, run_task  # noqa: E402
-from sim.calibration import run_summary  # noqa: E402
+from sim.calibration.simulator import run_summary  # noqa: E402
+from sim.engine.batch import Simulation, run_batch  # noqa: E402
+from sim.experiments.ensemble import derive_seeds  # noqa: E402
 from sim.model import BorderModel  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.input.scenario import load_scenario  # noqa: E402
 
 SCENARIOS = REPO / "scenarios"
 BASE_SEED = 12345
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def bench_scenario(name: str, runs: int, as_fit: bool = False,
-                   overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """Median seconds per run of a scenario, its steps and its agents (scenario loading excluded).
-
-    ``as_fit``: time the run as a calibration does (``calibration.run_summary``: no per-step series).
-    ``overrides``: parameters replacing the scenario's (the same seeds, so two settings compare run for run)."""
-    path = str(SCENARIOS / f"{name}.yaml")
+def batched(name_or_path: str | Path, runs: int, repeats: int) -> dict[str, float]:
+    """Seconds per run of a scenario run as one batch of ``runs`` (best and median of ``repeats``)."""
+    path = Path(name_or_path) if Path(name_or_path).suffix else SCENARIOS / f"{name_or_path}.yaml"
     scenario = load_scenario(path)
-    probe = BorderModel(scenario, seed=0)
-    n_agents, n_steps = len(probe.agents), scenario.n_steps
-    values = dict(overrides or {})
-    frozen = tuple(sorted(values.items()))
-
-    def one(seed: int, run: int) -> object:
-        if as_fit:
-            return run_summary(path, seed, values)
-        return run_task(RunTask(path, seed=seed, run=run, overrides=frozen))
-
-    one(0, 0)  # warm up: loads and caches the scenario, imports the rules
-    times = [_timed(lambda s=s, i=i: one(s, i)) for i, s in enumerate(derive_seeds(BASE_SEED, runs))]
-    median = statistics.median(times)
-    return {"runs": runs, "steps": n_steps, "agents": n_agents, "per_run": median,
-            "per_step": median / n_steps, "per_agent_step": median / n_steps / n_agents,
-            "min": min(times), "max": max(times)}
+    run_batch(scenario, derive_seeds(BASE_SEED, 2))  # warm up
+    times = []
+    for r in range(repeats):
+        seeds = derive_seeds(BASE_SEED + r, runs)
+        start = time.perf_counter()
+        run_batch(scenario, seeds)
+        times.append((time.perf_counter() - start) / runs)
+    return {"per_run": statistics.median(times), "best": min(times), "steps": scenario.n_steps,
+            "segments": scenario.geography.n_segments, "villages": len(scenario.geography.village_ids)}
 
 
-def bench_epstein(steps: int, runs: int) -> dict[str, float]:
-    """The same figures for Mesa's Epstein civil-violence example with default parameters."""
+def border_model(name: str, runs: int) -> float:
+    """Median seconds of one run through ``BorderModel`` (a batch of one, DataCollector on)."""
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    times = []
+    for seed in derive_seeds(BASE_SEED, runs):
+        start = time.perf_counter()
+        BorderModel(scenario, seed=seed).run_model()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def as_fit(name: str, runs: int) -> float:
+    path = str(SCENARIOS / f"{name}.yaml")
+    run_summary(path, 0, {})
+    times = []
+    for seed in derive_seeds(BASE_SEED, runs):
+        start = time.perf_counter()
+        run_summary(path, seed, {})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def epstein(steps: int, runs: int) -> dict[str, float]:
     times, agents = [], []
     for seed in derive_seeds(BASE_SEED, runs):
         start = time.perf_counter()
@@ -83,62 +94,98 @@ def bench_epstein(steps: int, runs: int) -> dict[str, float]:
             model.step()
         times.append(time.perf_counter() - start)
         agents.append(len(model.agents))
-    median = statistics.median(times)
-    n_agents = statistics.median(agents)
-    return {"runs": runs, "steps": steps, "agents": n_agents, "per_run": median, "per_step": median / steps,
-            "per_agent_step": median / steps / n_agents, "min": min(times), "max": max(times)}
+    return {"per_run": statistics.median(times), "agents": statistics.median(agents)}
 
 
-def _fmt_seconds(value: float) -> str:
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.2f} µs"
+def generated_border(folder: Path, villages_per_side: int) -> Path:
+    """A straight border of ``villages_per_side`` village pairs, one disputed segment per pair, roads along
+    each side: a scenario file of that size (places = 2 x villages_per_side)."""
+    places, edges = [], []
+    for i in range(villages_per_side):
+        lon = 69.0 + 4.0 * i / villages_per_side
+        for side, lat in (("KG", 40.0), ("TJ", 39.98)):
+            places.append(f"  - {{id: {side.lower()}_{i}, name: {side} {i}, side: {side}, kind: village, district: d{i // 50},"
+                          f" lat: {lat}, lon: {lon:.4f}, coord_estimated: true, coord_source: generated,"
+                          f" population: 2000, population_estimated: true, population_source: generated}}")
+        edges.append(f"  - {{id: s{i}, a: kg_{i}, b: tj_{i}, kind: border, status: disputed, resource: none,"
+                     f" length_km: 1, source: generated}}")
+        if i:
+            for side in ("kg", "tj"):
+                edges.append(f"  - {{a: {side}_{i - 1}, b: {side}_{i}, kind: road, length_km: 1, source: generated}}")
+    geo = folder / f"geo_{villages_per_side}.yaml"
+    geo.write_text("name: generated\ndescription: generated border for benchmarks\nplaces:\n"
+                   + "\n".join(places) + "\nedges:\n" + "\n".join(edges) + "\n")
+    scenario = folder / f"border_{villages_per_side}.yaml"
+    mediators = folder / "mediators.yaml"
+    mediators.write_text((SCENARIOS / "mediators.yaml").read_text())
+    (folder / "strategies").mkdir(exist_ok=True)
+    (folder / "strategies" / "none.yaml").write_text((SCENARIOS / "strategies" / "none.yaml").read_text())
+    scenario.write_text(f"""name: border_{villages_per_side}
+description: generated
+start: 2022-09-14T00:00:00+06:00
+duration_hours: 72
+geography: {geo.name}
+initial_tension: {{default: 0.6}}
+governments:
+  KG: {{authorised: L1, arsenal: L4}}
+  TJ: {{authorised: L1, arsenal: L4}}
+triggers:
+  - {{kind: incident, hour: 1, segment: s0, level: L1}}
+""")
+    return scenario
 
 
-def _row(label: str, r: dict[str, float]) -> str:
-    return (f"{label:<28} {int(r['runs']):>5} {int(r['steps']):>6} {int(r['agents']):>7} "
-            f"{_fmt_seconds(r['per_run']):>10} {_fmt_seconds(r['per_step']):>10} "
-            f"{_fmt_seconds(r['per_agent_step']):>12}")
+def batch_memory(runs: int) -> float:
+    """Peak MB of numpy allocations while a batch of ``runs`` sept2022 runs is built and stepped a day."""
+    scenario = load_scenario(SCENARIOS / "sept2022.yaml")
+    tracemalloc.start()
+    sim = Simulation(scenario, derive_seeds(BASE_SEED, runs))
+    for _ in range(24):
+        sim.advance()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="timed runs of sept2022 (default 30)")
-    parser.add_argument("--epstein-runs", type=int, default=3, help="timed runs of the Mesa example (default 3)")
-    parser.add_argument("--april-runs", type=int, default=10, help="timed runs of april2021 (default 10)")
-    parser.add_argument("--baseline-runs", type=int, default=3, help="timed runs of baseline (default 3)")
-    parser.add_argument("--quick", action="store_true", help="3/1/2/1 runs instead: a smoke test")
+    parser.add_argument("--batch", type=int, default=300, help="runs per batch (default 300)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed batches per figure (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small batches, one repeat: a smoke test")
     args = parser.parse_args(argv)
     if args.quick:
-        args.runs, args.epstein_runs, args.april_runs, args.baseline_runs = 3, 1, 2, 1
-
+        args.batch, args.repeats = 20, 1
     print(f"bordersim benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-          f"Python {platform.python_version()}, mesa {mesa.__version__}")
-    print("one run = build the model, run every step, collect series and summary (scenario load cached)\n")
-    print(f"{'model':<28} {'runs':>5} {'steps':>6} {'agents':>7} {'per run':>10} {'per step':>10} "
-          f"{'per agent-step':>12}")
-
-    sept = bench_scenario("sept2022", args.runs)
-    print(_row("sept2022 (12 days, hourly)", sept), flush=True)
-    epstein = bench_epstein(int(sept["steps"]), args.epstein_runs)
-    print(_row("Mesa EpsteinCivilViolence", epstein), flush=True)
-    april = bench_scenario("april2021", args.april_runs)
-    print(_row("april2021 (8 days, hourly)", april), flush=True)
-    for size in (0, 300):
-        crowds = bench_scenario("april2021", args.april_runs, overrides={"crowd_size": size})
-        print(_row(f"april2021, crowd_size {size}", crowds), flush=True)
-    baseline = bench_scenario("baseline", args.baseline_runs)
-    print(_row("baseline (1 year, hourly)", baseline), flush=True)
-    baseline_fit = bench_scenario("baseline", args.baseline_runs, as_fit=True)
-    print(_row("baseline, as a fit runs it", baseline_fit), flush=True)
-
-    ratio = epstein["per_agent_step"] / sept["per_agent_step"]
-    print(f"\nper agent-step, sept2022 costs 1/{ratio:.1f} of the Epstein example "
-          f"(per step: {epstein['per_step'] / sept['per_step']:.1f}x cheaper)")
-    print(f"sept2022 spread over {args.runs} runs: min {_fmt_seconds(sept['min'])}, max {_fmt_seconds(sept['max'])}")
+          f"Python {platform.python_version()}, mesa {mesa.__version__}; one process, one BLAS thread\n")
+    with threadpool_limits(limits=1, user_api="blas"):
+        sept = batched("sept2022", args.batch, args.repeats)
+        model = BorderModel(load_scenario(SCENARIOS / "sept2022.yaml"), seed=0)
+        agents = len(model.agents)
+        per_agent_step = sept["per_run"] / sept["steps"] / agents
+        print(f"sept2022, batches of {args.batch}: {_ms(sept['per_run'])} per run (best {_ms(sept['best'])}), "
+              f"{1 / sept['per_run']:.0f} runs/s; {agents} agents, {per_agent_step * 1e9:.0f} ns per agent-step")
+        ep = epstein(int(sept["steps"]), 1 if args.quick else 2)
+        ep_agent_step = ep["per_run"] / sept["steps"] / ep["agents"]
+        print(f"Mesa EpsteinCivilViolence, {int(sept['steps'])} steps: {_ms(ep['per_run'])} per run, "
+              f"{ep['agents']:.0f} agents, {ep_agent_step * 1e9:.0f} ns per agent-step: "
+              f"sept2022 costs 1/{ep_agent_step / per_agent_step:.0f} of it per agent-step")
+        one = border_model("sept2022", 3 if args.quick else 10)
+        print(f"sept2022, one BorderModel (batch of one, DataCollector on): {_ms(one)} per run")
+        april = batched("april2021", args.batch, args.repeats)
+        print(f"april2021, batches of {args.batch}: {_ms(april['per_run'])} per run")
+        calm = batched("baseline", max(args.batch // 3, 10), 1)
+        print(f"baseline (a calm year, 8,760 steps), batches of {max(args.batch // 3, 10)}: "
+              f"{_ms(calm['per_run'])} per run")
+        print(f"baseline as a fit runs it (one run, no series): {_ms(as_fit('baseline', 1 if args.quick else 3))}")
+        print("\nscaling: generated borders, 72 hourly steps, batches of 50")
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in ((25, 100) if args.quick else (25, 100, 250, 500, 1000)):
+                r = batched(generated_border(Path(tmp), n), 50, 1)
+                print(f"  {2 * n:>5} places, {r['segments']:>5} segments: {_ms(r['per_run'])} per run, "
+                      f"{r['per_run'] / r['segments'] * 1e6:.1f} µs per segment-run")
+        runs = 100 if args.quick else 1000
+        print(f"\nmemory: a batch of {runs} sept2022 runs peaks at {batch_memory(runs):.0f} MB of arrays")
     return 0
 
 

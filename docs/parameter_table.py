@@ -1,61 +1,202 @@
-"""Write (or check) the parameter table of docs/ODD.md §7.13 from ``sim.parameters.SPECS``.
+"""Write (or check) the parameter tables of docs/ODD.md from ``sim.input.parameters.SPECS`` and the parameter file
+the shipped scenarios use (``calibration/fitted.yaml``).
 
-Why a script: the table lists every parameter's meaning, unit, default, source and prior, and a hand-kept copy
-drifts from the code. ``python docs/parameter_table.py`` rewrites the table in place; ``--check`` exits 1 if
-the table differs from SPECS (``tests/test_docs.py`` runs it).
+Why a script: each submodel of ODD §7 ends with a table of its parameters (meaning, unit, the value the shipped
+scenarios run with, what kind of value it is, and the evidence behind it), and a hand-kept copy drifts from
+the code. A table sits between the lines ``<!-- parameters: KEY -->`` and ``<!-- end parameters -->``, where
+``KEY`` names a group of :data:`GROUPS`. ``python docs/parameter_table.py`` rewrites every table in place;
+``--check`` exits 1 if a table differs from what SPECS and the parameter file give (``tests/test_docs.py``
+runs it).
+
+The kind of a value:
+
+* *fitted*: a posterior median in the parameter file, fitted by the calibration (docs/calibration.md);
+* *calibrated, held fixed*: a value estimated by the calibration and kept fixed while others are fitted;
+* *judgement*: a plausible value set by hand (``HAND_SET`` in SPECS, or a source that starts "hand-set");
+* *from sources*: a value read from documented figures;
+* *switch, off*: an optional mechanism whose shipped value leaves it out (:data:`SWITCHES`).
+
+The Kind column says how a value was set, so the Evidence column keeps only what a SPECS source rests on: the
+labels ``HAND_SET``, ``FIRST_FIT`` and ``SECOND_FIT`` and the fragments that only say "fitted", "not fitted" or
+"hand-set" are left out (:func:`evidence`).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
-from sim.calibration import EXTRA_PRIORS
-from sim.parameters import FIRST_FIT, HAND_SET, SECOND_FIT, SPECS
+from sim.calibration.simulator import EXTRA_PRIORS
+from sim.input.parameters import FIRST_FIT, HAND_SET, SECOND_FIT, SPECS, read_parameter_file
+from sim.input.yamlio import read_yaml_mapping
 
-ODD = Path(__file__).resolve().parent / "ODD.md"
-HEADER = "| Parameter | Meaning | Unit | Default | Source of default | Prior (fit range) |"
-END = "\n---\n\n## 8. Observation"
-SHORT_SOURCES = {HAND_SET: "hand-set", FIRST_FIT: "first fit (fixed)", SECOND_FIT: "session-2 fit (fixed)"}
+REPO = Path(__file__).resolve().parents[1]
+ODD = REPO / "docs" / "ODD.md"
+PARAMETER_FILE = REPO / "calibration" / "fitted.yaml"
+START = "<!-- parameters: {} -->"
+END = "<!-- end parameters -->"
+HEADER = "| Parameter | Meaning | Unit | Value | Kind | Evidence |\n|---|---|---|---|---|---|"
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "mediation": ("call_strength", "call_effect_hours", "broker_strength", "summit_strength",
+                  "summit_effect_hours", "monitor_strength", "monitor_deploy_hours", "commission_strength",
+                  "delimitation_strength"),
+    "orders": ("authorise_rate", "authorise_loss_threshold", "authorise_after_hours", "orders_loss_gain",
+               "deployed_authorise_factor", "air_lead_hours", "rearm_rate"),
+    "discipline": ("ceasefire_discipline", "reagreement_resolve"),
+    "tension": ("tension_structural", "agreed_incident_factor", "season_amplitude", "tension_relax_rate",
+                "tension_from_violence", "withdrawal_relief"),
+    "incidents": ("incident_rate", "tension_gain", "resource_water_factor", "resource_road_factor",
+                  "resource_pasture_factor"),
+    "postures": ("escalate_rate", "escalate_profile", "retaliate_rate", "loss_escalation_gain", "arms_tension",
+                 "deescalate_rate", "reciprocate_rate", "calm_rate", "ceasefire_deescalate_rate",
+                 "first_use_pooling"),
+    "spread": ("spread_rate",),
+    "front": ("front_rate", "front_decay_per_km"),
+    "roads": ("road_advance_rate",),
+    "violations": ("violation_rate",),
+    "casualties": ("military_casualty_rate", "military_kill_fraction", "civilian_casualty_rate",
+                   "civilian_kill_fraction", "lethality_profile", "weapon_reach_km", "force_pooling"),
+    "crowds": ("crowd_size", "crowd_hit_rate", "crowd_disperse_rate"),
+    "incursions": ("incursion_hit_rate",),
+    "displacement": ("threat_reach_km", "threat_pooling", "evacuation_threshold", "evacuation_rate",
+                     "evacuating_share", "return_rate"),
+    "ceasefire": ("talks_open_rate", "agree_rate", "pain_weight", "reagree_factor", "hold_hours",
+                  "stabilise_hours", "protocol_rate"),
+}
+"""The parameters of each submodel's table, in the order the table lists them."""
+
+SWITCHES: dict[str, float] = {
+    "first_use_pooling": 0.0, "road_advance_rate": 0.0, "orders_loss_gain": 0.0, "air_lead_hours": 0.0,
+    "deployed_authorise_factor": 1.0, "front_decay_per_km": 0.0, "incursion_hit_rate": 0.0, "crowd_size": 0.0,
+    "evacuating_share": 1.0, "threat_pooling": 1.0, "force_pooling": 1.0,
+}
+"""Optional mechanisms and the value at which each one is left out of the model."""
+
+KIND_ONLY = ("fitted", "not fitted", "hand-set")
+"""Starts of source fragments that only say what kind of value it is (the Kind column says that)."""
 
 
 def _number(value: float | tuple[float, ...]) -> str:
     if isinstance(value, tuple):
-        return "(" + ", ".join(f"{x:g}" for x in value) + ")"
-    return f"{value:g}"
+        return "(" + ", ".join(f"{x:.3g}" for x in value) + ")"
+    return f"{value:.3g}"
 
 
 def _prior(name: str) -> str:
     spec = SPECS[name]
     if spec.prior:
-        return f"[{spec.prior[0]:g}, {spec.prior[1]:g}]" + (" log" if spec.log_prior else "")
-    if name in EXTRA_PRIORS:
+        low, high, log = spec.prior[0], spec.prior[1], spec.log_prior
+    elif name in EXTRA_PRIORS:
         low, high, log, _ = EXTRA_PRIORS[name]
-        return f"[{low:g}, {high:g}]" + (" log" if log else "") + " (EXTRA_PRIORS)"
-    return "—"
+    else:
+        return ""
+    return f"prior {low:g}–{high:g}" + (", log" if log else "")
 
 
-def table() -> str:
-    rows = [HEADER, "|---|---|---|---|---|---|"]
-    for name, spec in SPECS.items():
-        source = spec.source
-        for long, short in SHORT_SOURCES.items():
-            source = source.replace(long, short)
-        rows.append(f"| `{name}` | {spec.meaning} | {spec.unit} | {_number(spec.default)} | {source} | {_prior(name)} |")
-    return "\n".join(rows) + "\n"
+def shipped() -> tuple[dict[str, Any], set[str]]:
+    """The values the shipped scenarios run with (SPECS defaults, then the parameter file), and the names
+    the file lists as held fixed rather than fitted."""
+    values: dict[str, Any] = {name: spec.default for name, spec in SPECS.items()}
+    from_file = read_parameter_file(PARAMETER_FILE)
+    values.update(from_file)
+    held = set(read_yaml_mapping(PARAMETER_FILE).get("fixed") or ())
+    fitted = set(from_file) - held
+    return values, fitted
 
 
-def with_table(text: str) -> str:
-    start, end = text.index(HEADER), text.index(END)
-    return text[:start] + table() + text[end:]
+def kind(name: str, value: Any, fitted: set[str]) -> str:
+    """What kind of value the shipped scenarios run ``name`` at (see the module docstring)."""
+    spec = SPECS[name]
+    if name in SWITCHES and value == SWITCHES[name]:
+        return "switch, off"
+    if name in fitted:
+        return f"fitted ({_prior(name)})" if _prior(name) else "fitted"
+    if value != spec.default or spec.source.startswith((FIRST_FIT, SECOND_FIT)):
+        return "calibrated, held fixed"
+    if spec.source.startswith("hand-set"):
+        return "judgement"
+    return "from sources"
+
+
+def evidence(name: str) -> str:
+    """The citations of a SPECS source without its account of how the value was set."""
+    text = SPECS[name].source
+    for label in (FIRST_FIT, SECOND_FIT, HAND_SET):
+        text = text.replace(label, "")
+    text = re.sub(r"^hand-set so\b", "set so", text.strip())
+    text = re.sub(r"^hand-set[,:]\s*", "", text)
+    kept = [part for part in _top_level_parts(text) if not part.lower().startswith(KIND_ONLY)]
+    out = "; ".join(kept)
+    if not out:
+        return "—"
+    return out[0].upper() + out[1:] if out[0].islower() and "." not in out.split()[0] else out
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """``text`` split at the semicolons that stand outside parentheses, each part stripped."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if char == ";" and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+def table(group: str, values: dict[str, Any], fitted: set[str]) -> str:
+    """The Markdown table of one group's parameters."""
+    rows = [HEADER]
+    for name in GROUPS[group]:
+        spec = SPECS[name]
+        value = values[name]
+        shown = _number(value) if value == spec.default else f"{_number(value)} (default {_number(spec.default)})"
+        cells = [f"`{name}`", spec.meaning, spec.unit, shown, kind(name, value, fitted), evidence(name)]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def _check_groups() -> None:
+    listed = [name for names in GROUPS.values() for name in names]
+    unknown = sorted(set(listed) - set(SPECS))
+    twice = sorted({n for n in listed if listed.count(n) > 1})
+    missing = [n for n in SPECS if n not in listed]
+    if unknown or twice or missing:
+        raise ValueError(f"docs/parameter_table.py GROUPS: unknown {unknown}, listed twice {twice}, "
+                         f"in no table {missing}")
+
+
+def with_tables(text: str) -> str:
+    """``text`` with every group's table rewritten between its markers."""
+    _check_groups()
+    values, fitted = shipped()
+    for group in GROUPS:
+        start = START.format(group)
+        if text.count(start) != 1:
+            raise ValueError(f"{ODD}: expected the line '{start}' once, found it {text.count(start)} times")
+        begin = text.index(start) + len(start)
+        end = text.find(END, begin)
+        if end < 0:
+            raise ValueError(f"{ODD}: no '{END}' after '{start}'")
+        text = text[:begin] + "\n" + table(group, values, fitted) + "\n" + text[end:]
+    return text
 
 
 def main(argv: list[str]) -> int:
     text = ODD.read_text(encoding="utf-8")
-    updated = with_table(text)
+    try:
+        updated = with_tables(text)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     if "--check" in argv:
         if updated != text:
-            print(f"{ODD}: the §7.13 parameter table differs from sim.parameters.SPECS; "
+            print(f"{ODD}: a parameter table differs from sim.input.parameters.SPECS and {PARAMETER_FILE.name}; "
                   f"run python docs/parameter_table.py", file=sys.stderr)
             return 1
         return 0

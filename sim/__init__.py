@@ -8,6 +8,6 @@ Library entry points::
 """
 
 from sim.model import BorderModel
-from sim.scenario import load_scenario
+from sim.input.scenario import load_scenario
 
 __all__ = ["BorderModel", "load_scenario"]

@@ -134,12 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
-        from sim.simulate import RunOptions, run_scenario
+        from sim.experiments.simulate import RunOptions, run_scenario
 
         run_scenario(args.scenario, RunOptions(args.seed, args.runs, args.out, args.strategy,
                                                args.workers, args.quiet, args.posterior, args.fitted))
     elif args.command == "validate":
-        from sim.scenario import load_scenario
+        from sim.input.scenario import load_scenario
 
         sc = load_scenario(args.scenario)
         geo = sc.geography
@@ -147,20 +147,20 @@ def _dispatch(args: argparse.Namespace) -> int:
               f"{len(sc.triggers)} triggers, strategy '{sc.strategy.name}' with {len(sc.strategy.actions)} "
               f"actions, {sc.n_steps} steps of {sc.spec.step_hours:g} h")
     elif args.command == "plot":
-        from sim.simulate import redraw
+        from sim.experiments.simulate import redraw
 
         for path in redraw(args.results):
             print(path)
     elif args.command == "compare":
-        from sim.compare import compare_strategies, default_out
+        from sim.experiments.compare import compare_strategies, default_out
 
         compare_strategies(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline,
                            seed=args.seed, executor=args.executor, workers=args.workers,
                            scheduler=args.scheduler, posterior=args.posterior, fitted=args.fitted,
                            out=args.out or default_out(args.scenario), resume=args.resume, quiet=args.quiet)
     elif args.command == "calibrate":
-        from sim.calibration import CalibrateOptions, calibrate
-        from sim.targets import DEFAULT_EPISODES_FILE
+        from sim.calibration.command import CalibrateOptions, calibrate
+        from sim.calibration.targets import DEFAULT_EPISODES_FILE
 
         def _list(text: str | None) -> tuple[str, ...] | None:
             return tuple(x.strip() for x in text.split(",") if x.strip()) if text else None

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.model import BorderModel
-from sim.scenario import Scenario, load_scenario
+from sim.input.scenario import Scenario, load_scenario
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]

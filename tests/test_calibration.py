@@ -19,16 +19,18 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import (GENERATION_GIVEN_UP, CalibrateOptions, FitSettings, ScaledDistance,  # noqa: E402
-                             Simulator, _ProgressHandler, _sampler, fit, free_parameters, posterior_generation,
-                             replicate_key, run_summary, settings_for, weighted_quantile)
-from sim.calibration_report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
+from sim.calibration.command import CalibrateOptions, settings_for  # noqa: E402
+from sim.calibration.fit import (GENERATION_GIVEN_UP, FitSettings, _ProgressHandler, _sampler, fit,  # noqa: E402
+                                 posterior_generation, weighted_quantile)
+from sim.calibration.simulator import ScaledDistance, Simulator, free_parameters, replicate_key, run_summary  # noqa: E402
+from sim.calibration.report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
                                    documented_percentile, edge_verdict, misfit_breakdown, misfit_markdown)
 from sim.cli import main  # noqa: E402
 from sim.errors import UserError  # noqa: E402
-from sim.outcomes import CUMULATIVE  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.targets import distance, load_targets  # noqa: E402
+from sim.engine.outcomes import CUMULATIVE  # noqa: E402
+from sim.output.results import portable_path  # noqa: E402
+from sim.input.scenario import load_scenario  # noqa: E402
+from sim.calibration.targets import distance, load_targets  # noqa: E402
 from tests.conftest import DATA, REPO  # noqa: E402
 
 
@@ -123,7 +125,9 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
     fitted = yaml.safe_load((out / "fitted.yaml").read_text())
     assert fitted["posterior_draws"] == "posterior.csv"
     assert (tmp_path / "kept" / "abc.db").is_file() and fitted["made_by"]["resumed"] is False
-    assert fitted["made_by"]["history"] == str(tmp_path / "kept" / "abc.db")
+    assert fitted["made_by"]["history"] == portable_path(tmp_path / "kept" / "abc.db")   # no machine's folders
+    assert not Path(fitted["made_by"]["history"]).is_absolute()
+    assert not Path(fitted["made_by"]["episodes_file"]["path"]).is_absolute()
     assert fitted["made_by"]["episodes"] == ["A", "B"] and fitted["made_by"]["quick"] is True
     draws = pd.read_csv(out / fitted["posterior_draws"])
     assert list(draws.columns) == [k for k in fitted["values"] if k not in fitted["fixed"]] and len(draws) > 0
@@ -153,7 +157,7 @@ def test_calibrate_quick_end_to_end_and_scenarios_use_the_fit(tmp_path):
 
 
 def test_quick_never_writes_the_real_fit_by_default():
-    from sim.calibration import OutputPaths
+    from sim.calibration.fit import OutputPaths
 
     quick, real = OutputPaths.choose(None, True), OutputPaths.choose(None, False)
     assert quick.fitted != real.fitted and quick.report != real.report
@@ -238,7 +242,7 @@ def test_a_dated_target_reads_the_toll_as_it_stood_at_that_hour(tmp_path):
     """``by:`` compares the output at a moment of the run: the same value as the hourly series at that hour, the
     final value at the run's last hour, the same in a fit's run and in a predictive run, and the run itself is
     unchanged by reading it (same final outcomes as without)."""
-    from sim.calibration import predictive, predictive_values
+    from sim.calibration.fit import predictive, predictive_values
 
     scenario = mini_scenario(tmp_path, violent=True)
     targets = {"deaths_kg": {"output": "deaths_kg", "point": 4, "range": [2, 6], "sources": ["t"]},

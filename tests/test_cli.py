@@ -8,12 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.simulate
+import sim.experiments.simulate
 from sim.cli import main
-from sim.ensemble import derive_seeds
-from sim.outcomes import OUTCOMES, summarise
-from sim.parameters import SPECS
-from tests.conftest import DATA, SCENARIOS, finished, write_posterior
+from sim.experiments.ensemble import derive_seeds
+from sim.engine.outcomes import OUTCOMES
+from sim.model import summarise
+from sim.input.parameters import SPECS
+from sim.output.results import portable_command, portable_path, recorded_path
+from tests.conftest import DATA, REPO, SCENARIOS, finished, write_posterior
 
 MINI = DATA / "mini.yaml"
 MINI_SEED = 7  # the seed in tests/data/mini.yaml
@@ -121,6 +123,40 @@ def test_plot_redraws_the_figures(mini_results, tmp_path, capsys):
         assert (folder / png).read_bytes().startswith(PNG_MAGIC)
 
 
+def test_manifest_names_files_relative_to_the_repository(mini_results):
+    """Committed manifests must not name one machine's folders: paths are relative to the repository root."""
+    meta = json.loads((mini_results / "manifest.json").read_text())
+    scenario = meta["scenario"]
+    assert scenario["path"] == "tests/data/mini.yaml"
+    assert scenario["geography"] == "tests/data/mini_geography.yaml"
+    assert all(not Path(p).is_absolute() and ".." not in Path(p).parts for p in scenario["inputs"])
+    assert recorded_path(scenario["geography"]) == REPO / "tests" / "data" / "mini_geography.yaml"
+
+
+def test_portable_path_is_relative_to_the_repository_then_the_working_directory(tmp_path, monkeypatch):
+    assert portable_path(REPO / "scenarios" / ".." / "calibration" / "fitted.yaml") == "calibration/fitted.yaml"
+    monkeypatch.chdir(REPO / "scenarios")
+    assert portable_path("sept2022.yaml") == "scenarios/sept2022.yaml"   # inside the repository: from its root
+    monkeypatch.chdir(tmp_path)
+    assert portable_path(tmp_path / "runs" / "abc.db") == "runs/abc.db"  # outside it: from the working directory
+    assert portable_path(tmp_path.parent / "elsewhere.db") == "elsewhere.db"  # outside both: the name only
+    assert recorded_path("scenarios/sept2022.yaml") == REPO / "scenarios" / "sept2022.yaml"
+    assert recorded_path("runs/abc.db") == Path("runs/abc.db")
+    assert portable_command(["/usr/bin/bordersim", "run", str(REPO / "scenarios" / "sept2022.yaml"),
+                             f"--out={tmp_path / 'res'}", "--runs", "3"]) == \
+        "bordersim run scenarios/sept2022.yaml --out=res --runs 3"
+
+
+def test_plot_redraws_from_another_working_directory(mini_results, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for name in RESULT_FILES - {"escalation.png", "map.png"}:
+        (folder / name).write_bytes((mini_results / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", "copy"]) == 0
+    assert (folder / "map.png").read_bytes().startswith(PNG_MAGIC)
+
+
 def test_quiet_prints_nothing_and_a_normal_run_prints_progress(tmp_path, capsys):
     assert run_cli(MINI, "--runs", "2", "--out", tmp_path / "quiet", "--quiet") == 0
     quiet = capsys.readouterr()
@@ -138,7 +174,7 @@ def _interrupt(*args, **kwargs):
 @pytest.mark.parametrize("where", ["run_ensemble", "write_results", "draw_figures"])
 def test_interrupted_run_exits_130_and_leaves_no_results(tmp_path, capsys, monkeypatch, where):
     """Interrupted while running, before writing, or half-way through writing (inside the temporary folder)."""
-    monkeypatch.setattr(sim.simulate, where, _interrupt)
+    monkeypatch.setattr(sim.experiments.simulate, where, _interrupt)
     parent = tmp_path / "results"
     parent.mkdir()
     assert run_cli(MINI, "--runs", "2", "--out", parent / "mini", "--quiet") == 130
@@ -151,7 +187,7 @@ def test_interrupted_rerun_keeps_the_previous_results(tmp_path, monkeypatch):
     out = parent / "mini"
     assert run_cli(MINI, "--runs", "2", "--out", out, "--quiet") == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    monkeypatch.setattr(sim.simulate, "draw_figures", _interrupt)
+    monkeypatch.setattr(sim.experiments.simulate, "draw_figures", _interrupt)
     assert run_cli(MINI, "--runs", "2", "--seed", "99", "--out", out, "--quiet") == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     _no_leftovers(parent, {"mini"})

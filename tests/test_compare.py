@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import compare as cmp
+from sim.experiments import compare as cmp
 from sim.cli import main
-from sim.ensemble import LocalExecutor, derive_seeds
+from sim.experiments.ensemble import LocalExecutor, derive_seeds
 from sim.errors import UserError
-from sim.parameters import SPECS
-from sim.sensitivity import run_outcomes
+from sim.input.parameters import SPECS
+from sim.experiments.sensitivity import run_outcomes
 from tests.conftest import DATA, write_posterior
 
 MINI = DATA / "mini.yaml"
@@ -101,7 +101,7 @@ def test_ceasefire_survival_and_kaplan_meier():
 
 def test_results_do_not_depend_on_executor_or_worker_count():
     distributed = pytest.importorskip("distributed")
-    from sim.executors import DaskExecutor
+    from sim.experiments.executors import DaskExecutor
 
     kwargs = dict(strategies="none,strong_early", runs=6)
     one = cmp.compare_strategies(MINI, executor=LocalExecutor(1), **kwargs)
@@ -200,9 +200,9 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
 
 def test_unreachable_dask_scheduler_exits_2(tmp_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    import sim.executors
+    import sim.experiments.executors
 
-    monkeypatch.setattr(sim.executors, "CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(sim.experiments.executors, "CONNECT_TIMEOUT", "2s")
     code = main(["compare", str(MINI), "--strategies", "none", "--runs", "2", "--executor", "dask",
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "res"), "--quiet"])
     assert code == 2

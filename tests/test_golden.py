@@ -1,7 +1,10 @@
-"""Golden summary: the mini scenario, seed 7, 4 runs, must reproduce ``tests/data/golden_mini.json`` exactly.
+"""Golden summaries: seeded ensembles that must reproduce their committed summary tables exactly.
 
-Any change to the model's rules, parameters or random streams changes these numbers. When the change is
-deliberate, regenerate the file with one command from the repository root and commit it with the change:
+Two configurations are pinned: the shipped scenarios as users run them (the fitted parameters and the
+mechanisms they switch on: crowds in April 2021, an offensive's incursions in September 2022), and the
+small test border at the parameters' defaults. Any change to the model's rules, parameters or random
+draws changes these numbers. When the change is deliberate, regenerate the files with one command from the
+repository root and commit them with the change:
 
     .venv/bin/python -m tests.test_golden --update
 """
@@ -14,13 +17,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.ensemble import LocalExecutor, run_ensemble, summaries_frame, tasks_for
+import pytest
+
+from sim.experiments.ensemble import LocalExecutor, run_ensemble, summaries_frame, tasks_for
 
 HERE = Path(__file__).resolve().parent
-SCENARIO = HERE / "data" / "mini.yaml"
-GOLDEN = HERE / "data" / "golden_mini.json"
-SEED, RUNS = 7, 4
+REPO = HERE.parent
+GOLDENS = {
+    # name: (scenario, seed, runs)
+    "mini": ("tests/data/mini.yaml", 7, 4),
+    "april2021": ("scenarios/april2021.yaml", 7, 4),
+    "sept2022": ("scenarios/sept2022.yaml", 7, 4),
+}
 UPDATE = "python -m tests.test_golden --update"
+
+
+def golden_file(name: str) -> Path:
+    return HERE / "data" / f"golden_{name}.json"
 
 
 def _plain(value: Any) -> Any:
@@ -32,27 +45,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def current() -> dict[str, Any]:
-    """The summary table of the golden ensemble, computed now, as JSON-ready data."""
-    tasks = tasks_for(SCENARIO, SEED, RUNS)
+def current(name: str) -> dict[str, Any]:
+    """The summary table of a golden ensemble, computed now, as JSON-ready data."""
+    scenario, seed, runs = GOLDENS[name]
+    tasks = tasks_for(REPO / scenario, seed, runs)
     with LocalExecutor(1) as executor:
         frame = summaries_frame(run_ensemble(tasks, executor))
     return {
-        "scenario": "tests/data/mini.yaml",
-        "seed": SEED,
-        "runs": RUNS,
+        "scenario": scenario,
+        "seed": seed,
+        "runs": runs,
         "regenerate": UPDATE,
         "columns": list(frame.columns),
         "rows": [{col: _plain(v) for col, v in row.items()} for row in frame.to_dict(orient="records")],
     }
 
 
-def test_golden_summary_is_unchanged():
-    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    actual = current()
-    hint = f"if this change of behaviour is deliberate, regenerate the golden file: {UPDATE}"
+@pytest.mark.parametrize("name", sorted(GOLDENS))
+def test_golden_summary_is_unchanged(name):
+    expected = json.loads(golden_file(name).read_text(encoding="utf-8"))
+    actual = current(name)
+    hint = f"if this change of behaviour is deliberate, regenerate the golden files: {UPDATE}"
     assert actual["columns"] == expected["columns"], f"summary columns changed; {hint}"
-    assert len(actual["rows"]) == len(expected["rows"]) == RUNS
+    assert len(actual["rows"]) == len(expected["rows"]) == GOLDENS[name][2]
     diffs = [f"run {i} {col}: expected {want!r}, got {got!r}"
              for i, (a, e) in enumerate(zip(actual["rows"], expected["rows"]))
              for col in expected["columns"]
@@ -61,8 +76,9 @@ def test_golden_summary_is_unchanged():
 
 
 def update() -> None:
-    GOLDEN.write_text(json.dumps(current(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {GOLDEN}")
+    for name in GOLDENS:
+        golden_file(name).write_text(json.dumps(current(name), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {golden_file(name).relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.ensemble import LocalExecutor, derive_seeds, run_ensemble, series_frame, summaries_frame, tasks_for
-from sim.outcomes import summarise
+from sim.experiments.ensemble import LocalExecutor, derive_seeds, run_ensemble, series_frame, summaries_frame, tasks_for
+from sim.model import summarise
 from tests.conftest import DATA, finished
 
 

@@ -1,0 +1,106 @@
+"""``bordersim calibrate``: check the options, run the fit (:mod:`sim.calibration.fit`) and write its report
+(:mod:`sim.calibration.report`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.calibration.fit import FitSettings, OutputPaths, QUICK, fit, write_fit, resample
+from sim.calibration.targets import DEFAULT_EPISODES_FILE, load_targets
+from sim.errors import UserError
+from sim.progress import say
+
+
+@dataclass(frozen=True)
+class CalibrateOptions:
+    episodes_file: Path = DEFAULT_EPISODES_FILE
+    episodes: tuple[str, ...] | None = None
+    budget: int | None = None
+    population: int | None = None
+    generations: int | None = None
+    minutes: float | None = None
+    workers: int | None = None
+    quick: bool = False
+    out: Path | None = None
+    quiet: bool = False
+    seed: int = 20240501
+    scheduler: str | None = None
+    params: tuple[str, ...] | None = None
+    out_of_sample: bool = False
+    history: Path | None = None
+    resume: bool = False
+    replicates: int = 1
+    min_acceptance: float | None = None
+    draws: int = 200
+    predictive_runs: int = 100
+
+
+def settings_for(options: CalibrateOptions) -> FitSettings:
+    base = FitSettings(**QUICK) if options.quick else FitSettings()
+    changes: dict[str, Any] = {"seed": options.seed, "quiet": options.quiet, "scheduler": options.scheduler,
+                               "workers": options.workers or os.cpu_count() or 1, "params": options.params,
+                               "history": options.history, "resume": options.resume,
+                               "replicates": options.replicates}
+    if options.budget is not None:
+        changes["budget"] = options.budget
+        # a budget well above the default lets the fit run longer too (about 0.2 s per simulation per core)
+        changes["walltime_minutes"] = max(base.walltime_minutes, options.budget * options.replicates * 0.25 / 60.0
+                                          / changes["workers"])
+    if options.minutes is not None:
+        changes["walltime_minutes"] = float(options.minutes)
+    if options.population is not None:
+        changes["population"] = options.population
+    if options.generations is not None:
+        changes["generations"] = options.generations
+    if options.min_acceptance is not None:
+        changes["min_acceptance"] = options.min_acceptance
+    import dataclasses
+
+    return dataclasses.replace(base, **changes)
+
+
+def check_history(options: CalibrateOptions) -> None:
+    """``--history`` / ``--resume`` / ``--generations 0`` make sense together, before anything is run: a new fit
+    never writes into an existing database (pyabc would add a second run to it), and a resume needs one."""
+    if options.resume and options.history is None:
+        raise UserError("--resume needs --history FILE: the database of the fit to continue")
+    if options.generations == 0 and not options.resume:
+        raise UserError("--generations 0 runs no generation: it needs --resume --history FILE, whose stored posterior "
+                        "then gives fitted.yaml and the report anew")
+    if options.history is None:
+        return
+    if options.out_of_sample:
+        raise UserError("--history keeps one fit's database; --out-of-sample makes two fits")
+    if options.resume and not Path(options.history).is_file():
+        raise UserError(f"--resume: {options.history} does not exist (a fit run with --history FILE writes it)")
+    if not options.resume and Path(options.history).exists():
+        raise UserError(f"--history: {options.history} exists; add --resume to continue that fit, or choose "
+                        "another file")
+
+
+def calibrate(options: CalibrateOptions) -> OutputPaths:
+    """The whole command: check the targets, fit, resample, predict, write fitted.yaml and the report."""
+    from sim.calibration import report
+
+    all_targets = load_targets(options.episodes_file)          # checked before anything is run or written
+    chosen = all_targets.select(list(options.episodes) if options.episodes else None)
+    settings = settings_for(options)
+    check_history(options)
+    paths = OutputPaths.choose(options.out, options.quick)
+    n_draws = 40 if options.quick else options.draws
+    n_pred = 12 if options.quick else options.predictive_runs
+
+    if options.out_of_sample:
+        report.out_of_sample(all_targets, settings, paths, n_draws, n_pred, options.quick)
+        return paths
+
+    result = fit(chosen, settings)
+    result.draws = resample(result, n_draws, settings.seed + 1)
+    predictions = report.predict_all(all_targets, result, settings, n_pred, options.quick)
+    report.write_report(paths.report, all_targets, chosen, result, predictions, paths, options.quick)
+    write_fit(result, paths, all_targets.path, options.quick)
+    say(f"wrote {paths.fitted}, {paths.posterior} and {paths.report}/", options.quiet)
+    return paths

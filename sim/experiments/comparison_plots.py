@@ -1,0 +1,99 @@
+"""Figures of a strategy comparison: ``curves.png``, ``forest.png`` and ``survival.png``.
+
+Kept apart from the comparison's running and statistics so that importing :mod:`sim.experiments.compare` (which every
+Dask worker does to run :func:`sim.experiments.compare.compare_task`) does not import matplotlib; only writing the
+results folder does. Uses the Agg backend set by :mod:`sim.output.plots`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+
+from sim.experiments.comparison_stats import CURVES, DIFF_OUTCOMES, FOREST_OUTCOMES
+from sim.core.ladder import LABELS, N_RUNGS, Rung
+from sim.output.plots import save_figure, plt
+
+
+def _colours(labels: Sequence[str]) -> dict[str, Any]:
+    cmap = plt.get_cmap("tab10")
+    return {label: cmap(i % 10) for i, label in enumerate(labels)}
+
+
+def _styles(labels: Sequence[str]) -> dict[str, str]:
+    """Line styles that keep identical curves (a strategy that changes nothing) visible."""
+    return {label: ("-", "--", ":", "-.")[i % 4] for i, label in enumerate(labels)}
+
+
+def plot_curves(curves: pd.DataFrame, start: Any, name: str, labels: Sequence[str], out: Path) -> Path:
+    """Escalation level, cumulative deaths and people displaced over time: median and 5–95% band per
+    strategy, on shared axes."""
+    colours, styles = _colours(labels), _styles(labels)
+    titles = {"max_rung": "escalation (highest level)", "deaths_total": "cumulative deaths, both sides",
+              "displaced_total": "people displaced, both sides"}
+    fig, axes = plt.subplots(3, 1, figsize=(11, 10), sharex=True)
+    for ax, curve in zip(axes, CURVES):
+        for label in labels:
+            c = curves[(curves["strategy"] == label) & (curves["curve"] == curve)]
+            t = [start + timedelta(hours=float(h)) for h in c["hour"]]
+            ax.plot(t, c["median"], color=colours[label], ls=styles[label], lw=1.6, label=label)
+            ax.fill_between(t, c["p5"], c["p95"], color=colours[label], alpha=0.12, lw=0)
+        ax.set_ylabel(titles[curve])
+        ax.grid(alpha=0.3)
+    axes[0].set_yticks(range(N_RUNGS), [LABELS[Rung(r)] for r in range(N_RUNGS)])
+    axes[0].set_ylim(-0.2, N_RUNGS - 0.8)
+    axes[0].legend(loc="upper right", fontsize=8, ncol=2)
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
+    fig.suptitle(f"{name}: median and 5–95% band across paired runs, by strategy")
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def plot_forest(diffs: pd.DataFrame, baseline: str, labels: Sequence[str], out: Path) -> Path:
+    """Mean paired difference against the baseline with its bootstrap 95% CI, one panel per outcome."""
+    others = [label for label in labels if label != baseline] or list(labels)
+    colours = _colours(labels)
+    titles = {o.column: o.label for o in DIFF_OUTCOMES}
+    fig, axes = plt.subplots(1, len(FOREST_OUTCOMES), figsize=(4 * len(FOREST_OUTCOMES), 0.6 * len(others) + 2),
+                             sharey=True)
+    y = np.arange(len(others))[::-1]
+    for ax, outcome in zip(axes, FOREST_OUTCOMES):
+        sub = diffs[diffs["outcome"] == outcome].set_index("strategy").loc[others]
+        for yi, label in zip(y, others):
+            row = sub.loc[label]
+            ax.errorbar(row["mean_diff"], yi, xerr=[[row["mean_diff"] - row["ci_lo"]], [row["ci_hi"] - row["mean_diff"]]],
+                        fmt="o", color=colours[label], capsize=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(titles[outcome], fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].set_yticks(y, others)
+    fig.suptitle(f"Difference from '{baseline}' (mean over paired runs, bootstrap 95% CI; left is fewer)")
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def plot_survival(survival: pd.DataFrame, runs: pd.DataFrame, labels: Sequence[str], out: Path) -> Path:
+    """Kaplan–Meier curves: share of first ceasefires not yet violated, by hours since agreement."""
+    colours, styles = _colours(labels), _styles(labels)
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    for label in labels:
+        km = survival[survival["strategy"] == label]
+        agreed = int(runs.loc[runs["strategy"] == label, "ceasefire_survival_hours"].notna().sum())
+        total = int((runs["strategy"] == label).sum())
+        ax.step(km["hours"], km["survival"], where="post", color=colours[label], ls=styles[label], lw=1.6,
+                label=f"{label} (agreed in {agreed}/{total} runs)")
+        cens = km[km["censored"] > 0]
+        ax.plot(cens["hours"], cens["survival"], "|", color=colours[label], ms=6)
+    ax.set_xlabel("hours since the first agreed ceasefire")
+    ax.set_ylabel("share of ceasefires not yet violated")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Ceasefire survival (Kaplan–Meier; | = censored at the end of the run)")
+    fig.tight_layout()
+    return save_figure(fig, out)

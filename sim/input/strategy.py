@@ -1,0 +1,110 @@
+"""Mediators and mediation strategies as data, and what each instrument does to the model.
+
+A *strategy* (``scenarios/strategies/*.yaml``) lists actions: which mediator uses which instrument,
+when (a fixed hour, or a delay after an observed trigger), on which segments. Mediators come from a
+registry (``scenarios/mediators.yaml``) that gives each its leverage with each side.
+
+Every effect is proportional to the mediator's *effective leverage*, the smaller of its leverages with
+the two sides: an instrument works only as far as both parties accept it. A mediator with zero leverage
+therefore changes nothing, and mediators draw no random numbers, so that result is exact under a seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pydantic
+
+from sim.errors import UserError
+from sim.core.ladder import parse_level
+from sim.input.yamlio import StrictModel, load_model, suggest
+
+Instrument = Literal["call", "broker", "summit", "monitors", "joint_commission", "delimitation"]
+INSTRUMENTS: tuple[str, ...] = Instrument.__args__  # type: ignore[attr-defined]
+
+
+class Leverage(StrictModel):
+    KG: float = pydantic.Field(ge=0.0, le=1.0)
+    TJ: float = pydantic.Field(ge=0.0, le=1.0)
+
+    @property
+    def effective(self) -> float:
+        return min(self.KG, self.TJ)
+
+
+class MediatorSpec(StrictModel):
+    id: str = pydantic.Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    leverage: Leverage
+    leverage_source: str
+    notes: str | None = None
+
+
+class MediatorRegistry(StrictModel):
+    description: str
+    mediators: list[MediatorSpec] = pydantic.Field(min_length=1)
+
+    def get(self, mediator_id: str) -> MediatorSpec | None:
+        return next((m for m in self.mediators if m.id == mediator_id), None)
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.id for m in self.mediators]
+
+
+class Trigger(StrictModel):
+    """An observed condition: all the given thresholds must be met."""
+
+    level_at_least: str | None = None
+    deaths_at_least: int | None = pydantic.Field(default=None, ge=0)
+    after_ceasefire_violations: int | None = pydantic.Field(default=None, ge=0)
+
+    @pydantic.field_validator("level_at_least")
+    @classmethod
+    def _level(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_level(value)
+        return value
+
+
+class ActionSpec(StrictModel):
+    mediator: str
+    instrument: Instrument
+    at_hour: float | None = pydantic.Field(default=None, ge=0)
+    when: Trigger | None = None
+    delay_hours: float = pydantic.Field(default=0.0, ge=0)
+    duration_hours: float | None = pydantic.Field(default=None, gt=0)
+    segments: list[str] | None = None
+    leverage: Leverage | None = None
+    source: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _timing(self) -> "ActionSpec":
+        if self.at_hour is not None and self.when is not None:
+            raise ValueError("give either at_hour or when, not both")
+        return self
+
+
+class StrategySpec(StrictModel):
+    name: str
+    description: str
+    actions: list[ActionSpec] = pydantic.Field(default_factory=list)
+
+
+def load_registry(path: Path) -> MediatorRegistry:
+    return load_model(path, MediatorRegistry)
+
+
+def load_strategy(path: Path, registry: MediatorRegistry, segment_ids: tuple[str, ...]) -> StrategySpec:
+    """Read a strategy and check that it names known mediators and segments."""
+    strategy = load_model(path, StrategySpec)
+    for i, action in enumerate(strategy.actions):
+        if registry.get(action.mediator) is None:
+            raise UserError(f"{path}: actions[{i}].mediator: unknown mediator '{action.mediator}'"
+                            f"{suggest(action.mediator, registry.ids)}")
+        for j, seg in enumerate(action.segments or []):
+            if seg not in segment_ids:
+                raise UserError(f"{path}: actions[{i}].segments[{j}]: unknown segment '{seg}'"
+                                f"{suggest(seg, segment_ids)}")
+    return strategy

@@ -1,0 +1,1 @@
+"""Output: results folders (written whole or not at all), manifests and figures."""

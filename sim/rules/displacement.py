@@ -1,0 +1,71 @@
+"""Evacuation when violence is near, return when it is calm.
+
+A village's *threat* is the violence on each segment weighted by rung (rung / 5) and by distance,
+``exp(-d / reach)``, where ``reach`` is ``threat_reach_km`` or the weapon's own reach if that is longer
+(rockets, drones and aircraft frighten towns far behind the line: in 2022 Isfana, Sulukta and Batken town
+were evacuated too, facts E13). Segments combine by ``threat_pooling``: 1 adds them up, 0 takes the
+strongest alone, values between add that share of the rest to the strongest (a sum grows with how finely the
+border is cut into segments). Above ``evacuation_threshold`` a share ``evacuation_rate`` of the people
+present leaves each hour, until ``evacuating_share`` of its living residents are gone; once the ceasefire
+holds and the threat has fallen below half the threshold, a share ``return_rate`` of the displaced comes
+back each hour. Flows are expected values rounded to whole people: evacuation is organised by the
+authorities (the KG Emergencies Ministry's district counts, facts §2), not a coin flip per family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.ladder import N_RUNGS
+from sim.core.state import BatchState, hazard_to_prob, pooled
+from sim.core.world import ParamBatch, World
+
+
+RUNGS = np.arange(1, N_RUNGS)
+
+
+def threat(state: BatchState, p: ParamBatch, world: World) -> np.ndarray:
+    """float[R, V]: the strongest segment's threat plus ``threat_pooling`` times the sum of the others'."""
+    rung = state.rung
+    weight = rung / 5.0
+    by_rung = np.where(rung[:, None, :] == RUNGS[None, :, None], weight[:, None, :], 0.0)  # [R, 5, S]
+    total = by_rung.reshape(state.runs, -1) @ world.threat_kernel[1:].reshape(-1, world.n_villages)
+    pooling = p.col("threat_pooling")
+    if (pooling >= 1.0).all():
+        return total
+    runs, segs = np.nonzero(rung)
+    if runs.size == 0:
+        return total
+    contribution = weight[runs, segs][:, None] * world.threat_kernel[rung[runs, segs], segs]  # [M, V]
+    strongest = np.zeros_like(total)
+    which, starts = np.unique(runs, return_index=True)  # np.nonzero lists the pairs run by run
+    strongest[which] = np.maximum.reduceat(contribution, starts, axis=0)
+    return np.where(pooling >= 1.0, total, pooled(strongest, total, pooling))
+
+
+def move_people(state: BatchState, p: ParamBatch, world: World, returns_allowed: np.ndarray) -> None:
+    """One step of evacuation and return; ``returns_allowed`` (bool[R]) says the displaced may go home."""
+    live = state.rung.any(axis=1) | (returns_allowed & state.displaced.any(axis=1))
+    if not live.any():
+        return
+    level = threat(state, p, world)
+    threshold = p.col("evacuation_threshold")
+    leaving = level > threshold
+    out = np.where(leaving, np.floor(state.present * hazard_to_prob(p.col("evacuation_rate"), world.dt)), 0)
+    out = np.minimum(out.astype(np.int64), _still_leaving(state, p))
+    present = state.present - out
+    displaced = state.displaced + out
+    calm = (level < 0.5 * threshold) & returns_allowed[:, None]
+    back = np.where(calm, np.ceil(displaced * hazard_to_prob(p.col("return_rate"), world.dt)), 0)
+    back = np.minimum(back.astype(np.int64), displaced)
+    state.present = present + back
+    state.displaced = displaced - back
+
+
+def _still_leaving(state: BatchState, p: ParamBatch) -> np.ndarray:
+    """int[R, V]: how many more may leave each village before ``evacuating_share`` of its living residents
+    are displaced."""
+    share = p.col("evacuating_share")
+    living = state.present + state.displaced
+    cap = np.clip(np.floor(share * living).astype(np.int64) - state.displaced, 0, state.present)
+    return np.where(share >= 1.0, state.present, cap)
