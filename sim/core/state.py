@@ -116,9 +116,18 @@ class BatchState:
         return np.rint(self.displaced @ world.side_of_village).astype(np.int64)
 
     def select(self, runs: np.ndarray) -> "BatchState":
-        """The state of some runs only (a copy)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return BatchState(**{k: (v[runs].copy() if isinstance(v, np.ndarray) else v) for k, v in values.items()})
+        """The state of some runs only (int indices; a copy)."""
+        return BatchState(**{name: (value[runs] if isinstance(value, np.ndarray) else value)
+                             for name, value in ((n, getattr(self, n)) for n in _FIELDS)})
+
+    def put(self, runs: np.ndarray, part: "BatchState") -> None:
+        """Write the state of some runs (int indices) back from ``part``, a :meth:`select` of them."""
+        for name in _ARRAY_FIELDS:
+            getattr(self, name)[runs] = getattr(part, name)
+
+
+_FIELDS = tuple(f.name for f in fields(BatchState))
+_ARRAY_FIELDS = tuple(name for name in _FIELDS if name != "step")
 
 
 def initial_state(world: World, params: ParamBatch) -> BatchState:

@@ -44,6 +44,15 @@ class ParamBatch:
             if name in self.values and not (self.values[name] == self.values[name][0]).all():
                 raise ValueError(f"parameter {name} must be the same for every run of a batch")
 
+    def subset(self, runs: np.ndarray) -> "ParamBatch":
+        """The parameters of some runs only (int indices), in that order."""
+        sub = object.__new__(ParamBatch)
+        sub.values = {name: v[runs] for name, v in self.values.items()}
+        sub._cols = {name: v[:, None] for name, v in sub.values.items() if v.ndim == 1}
+        sub._shared_profiles = self._shared_profiles
+        sub.runs = int(len(runs))
+        return sub
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
 

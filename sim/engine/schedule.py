@@ -37,9 +37,19 @@ SCHEDULE = (
 """The rules of a step, in the order :func:`step` applies them."""
 
 
+BUSY_SHARE = 0.5
+"""Below this share of busy runs, a step runs the rules after ignition on the busy runs only (a sub-batch);
+above it, on the whole batch (copying in and out would cost more than it saves)."""
+
+
 def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np.ndarray:
     """Advance every run of the batch by one step; returns int[R], the ceasefire phase each run entered this
-    step (``ceasefire.NO_CHANGE`` where none)."""
+    step (``ceasefire.NO_CHANGE`` where none).
+
+    After ignition, a *quiet* run (no segment out of calm, no ceasefire process, nobody displaced) can only
+    age its memories, so the rules from posture moves on run for the *busy* runs alone when they are few
+    (:func:`_engage` on a sub-batch, then :func:`_age_quiet` for the rest). Draws are per run, so which runs
+    share a sub-batch changes no number."""
     dt = world.dt
     k = state.step
     hour = k * dt
@@ -48,18 +58,38 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
     started = apply_triggers(state, world, k)
     mediation.act(state, p, world, hour)
     orders.give_orders(state, p, world, draws, hour)
-    cover = state.monitor_cover
     discipline, resolve = ceasefire.discipline(state, p)
-    suppress = 1.0 - (1.0 - discipline[:, None]) * (1.0 - cover)
-
+    suppress = 1.0 - (1.0 - discipline[:, None]) * (1.0 - state.monitor_cover)
     relax = state.relax_boost + np.where(state.phase == ceasefire.WITHDRAWAL, p["withdrawal_relief"], 0.0)
     update_tension(state, p, world, world.day_of_step[k], relax)
     started |= escalation.ignite(state, p, world, draws, suppress)
+
+    busy = state.rung.any(axis=1) | (state.phase != ceasefire.NONE) | state.displaced.any(axis=1)
+    n_busy = int(busy.sum())
+    if n_busy > BUSY_SHARE * state.runs:
+        entered = _engage(state, p, world, draws, started, suppress, resolve, hour)
+    else:
+        entered = np.full(state.runs, ceasefire.NO_CHANGE)
+        if n_busy:
+            runs = np.flatnonzero(busy)
+            part = state.select(runs)
+            entered[runs] = _engage(part, p.subset(runs), world, StepDraws(keys[runs], k), started[runs],
+                                    suppress[runs], resolve[runs], hour)
+            state.put(runs, part)
+        _age_quiet(state, p, world, ~busy)
+    state.step = k + 1
+    return entered
+
+
+def _engage(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, started: np.ndarray,
+            suppress: np.ndarray, resolve: np.ndarray, hour: float) -> np.ndarray:
+    """The rules of a step from posture moves on (§3 lines 7-23 of the ODD)."""
+    dt = world.dt
     escalation.move_postures(state, p, world, draws, suppress)
     started |= front.spread(state, p, world, draws, suppress)
     started |= front.open_front(state, p, world, draws, suppress)
     started |= front.advance_on_roads(state, p, world, draws, suppress)
-    started |= ceasefire.break_ceasefire(state, p, world, draws, (1.0 - cover) / resolve[:, None])
+    started |= ceasefire.break_ceasefire(state, p, world, draws, (1.0 - state.monitor_cover) / resolve[:, None])
     count_incidents(state, started)
 
     state.dead_this_step = np.zeros_like(state.dead_this_step)
@@ -86,8 +116,21 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
     entered = ceasefire.update(state, p, world, draws, hour + dt, armed)
     orders.follow_ceasefire(state, world, entered)
     record_peaks(state, world)
-    state.step = k + 1
     return entered
+
+
+def _age_quiet(state: BatchState, p: ParamBatch, world: World, quiet: np.ndarray) -> None:
+    """What :func:`_engage` does to a quiet run: its memories of losses fade, its segments count as calm
+    since their last fire, and the quiet hours of its (absent) ceasefire process grow."""
+    if not quiet.any():
+        return
+    fade = np.exp(-world.dt / 24.0)
+    state.recent_deaths[quiet] *= fade
+    state.losses_since_agreement[quiet] *= fade
+    state.dead_this_step[quiet] = 0
+    state.unarmed_since_calm[quiet] = True
+    state.armed_hours[quiet] = 0.0
+    state.quiet_hours[quiet] += world.dt
 
 
 def apply_triggers(state: BatchState, world: World, k: int) -> np.ndarray:

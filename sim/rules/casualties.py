@@ -30,56 +30,54 @@ RUNGS = np.arange(1, N_RUNGS)
 
 def inflict(state: BatchState, p: ParamBatch, world: World, draws: StepDraws) -> None:
     """One step of fire's casualties; adds the dead by side and segment to ``state.dead_this_step``.
-    Civilians hit in a village are credited to the segment whose fire reached that village most."""
+    Civilians hit in a village are credited to the segment whose fire reached that village most. Only the
+    runs with fire somewhere are computed."""
     n_seg, n_vil = world.n_segments, world.n_villages
-    fire = state.posture[:, ::-1, :]  # [R, 2, S]: the rung each side is fired at, per segment
-    hot = fire > 0
-    if not hot.any():
+    live = np.flatnonzero(state.posture.any(axis=(1, 2)))
+    if live.size == 0:
         return
-    weight = p.by_rung("lethality_profile", fire) * world.dt * hot
-    force = weight * pooled_share(weight, p.col("force_pooling"))[:, :, None]
+    pl = p if live.size == state.runs else p.subset(live)
+    fire = state.posture[live][:, ::-1, :]  # [L, 2, S]: the rung each side is fired at, per segment
+    hot = fire > 0
+    weight = pl.by_rung("lethality_profile", fire) * world.dt * hot
+    force = weight * pooled_share(weight, pl.col("force_pooling"))[:, :, None]
     runs, sides, segs = np.nonzero(hot)
     slots = sides * n_seg + segs
-    mean = p["military_casualty_rate"][runs] * force[runs, sides, segs]
-    hit = randomness.poisson(mean, draws.uniform_at(Stream.MILITARY, runs, slots))
-    killed = randomness.binomial(hit, p["military_kill_fraction"][runs],
-                                 draws.uniform_at(Stream.MILITARY, runs, slots + 2 * n_seg))
-    dead = np.zeros((state.runs, 2, n_seg), dtype=np.int64)
+    mean = pl["military_casualty_rate"][runs] * force[runs, sides, segs]
+    hit = randomness.poisson(mean, draws.uniform_at(Stream.MILITARY, live[runs], slots))
+    killed = randomness.binomial(hit, pl["military_kill_fraction"][runs],
+                                 draws.uniform_at(Stream.MILITARY, live[runs], slots + 2 * n_seg))
+    dead = np.zeros((live.size, 2, n_seg), dtype=np.int64)
     dead[runs, sides, segs] = killed
+    hits = np.zeros_like(dead)
+    hits[runs, sides, segs] = hit
     mil_dead = dead.sum(axis=2)
-    mil_hit = np.zeros((state.runs, 2), dtype=np.int64)
-    np.add.at(mil_hit, (runs, sides), hit)
-    state.military_dead = state.military_dead + mil_dead
-    state.military_injured = state.military_injured + mil_hit - mil_dead
+    state.military_dead[live] += mil_dead
+    state.military_injured[live] += hits.sum(axis=2) - mil_dead
 
     # civilians: the hit rate of each village, from the fire at its own side's segments, by rung
-    civ = p.col("civilian_casualty_rate")[:, :, None] * weight  # [R, 2, S]
+    civ = pl.col("civilian_casualty_rate")[:, :, None] * weight  # [L, 2, S]
     side = world.village_side
-    by_rung = np.where(fire[:, :, None, :] == RUNGS[None, None, :, None], civ[:, :, None, :], 0.0)  # [R,2,5,S]
-    by_side = by_rung.reshape(state.runs, 2, -1) @ world.exposure[1:].reshape(-1, n_vil)  # [R, 2, V]
+    by_rung = np.where(fire[:, :, None, :] == RUNGS[None, None, :, None], civ[:, :, None, :], 0.0)  # [L,2,5,S]
+    by_side = by_rung.reshape(live.size, 2, -1) @ world.exposure[1:].reshape(-1, n_vil)  # [L, 2, V]
     rate = np.take_along_axis(by_side, side[None, None, :], axis=1)[:, 0, :]
-    exposed = rate > 0
-    if not exposed.any():
-        state.dead_this_step = state.dead_this_step + dead
-        return
-    vr, vv = np.nonzero(exposed)
-    present = state.present[vr, vv]
-    civ_hit = np.minimum(randomness.poisson(rate[vr, vv] * present / 1000.0,
-                                            draws.uniform_at(Stream.CIVILIANS, vr, vv)), present)
-    civ_killed = randomness.binomial(civ_hit, p["civilian_kill_fraction"][vr],
-                                     draws.uniform_at(Stream.CIVILIANS, vr, vv + n_vil))
-    state.present = state.present.copy()
-    state.present[vr, vv] -= civ_killed
-    state.civilian_dead = state.civilian_dead.copy()
-    state.civilian_dead[vr, vv] += civ_killed
-    state.civilian_injured = state.civilian_injured.copy()
-    state.civilian_injured[vr, vv] += civ_hit - civ_killed
-    lethal = civ_killed > 0
-    if lethal.any():
-        r, v, k = vr[lethal], vv[lethal], civ_killed[lethal]
-        s_side = side[v]
-        # the segment whose fire reached the village most
-        contribution = civ[r, s_side, :] * world.exposure[fire[r, s_side, :], np.arange(n_seg)[None, :], v[:, None]]
-        source = contribution.argmax(axis=1)
-        np.add.at(dead, (r, s_side, source), k)
-    state.dead_this_step = state.dead_this_step + dead
+    vr, vv = np.nonzero(rate > 0)
+    if vr.size:
+        rows = live[vr]
+        present = state.present[rows, vv]
+        civ_hit = np.minimum(randomness.poisson(rate[vr, vv] * present / 1000.0,
+                                                draws.uniform_at(Stream.CIVILIANS, rows, vv)), present)
+        civ_killed = randomness.binomial(civ_hit, pl["civilian_kill_fraction"][vr],
+                                         draws.uniform_at(Stream.CIVILIANS, rows, vv + n_vil))
+        state.present[rows, vv] -= civ_killed
+        state.civilian_dead[rows, vv] += civ_killed
+        state.civilian_injured[rows, vv] += civ_hit - civ_killed
+        lethal = civ_killed > 0
+        if lethal.any():
+            r, v, k = vr[lethal], vv[lethal], civ_killed[lethal]
+            s_side = side[v]
+            # the segment whose fire reached the village most
+            contribution = civ[r, s_side, :] * world.exposure[fire[r, s_side, :], np.arange(n_seg)[None, :],
+                                                               v[:, None]]
+            np.add.at(dead, (r, s_side, contribution.argmax(axis=1)), k)
+    state.dead_this_step[live] += dead
