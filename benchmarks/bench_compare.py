@@ -1,10 +1,10 @@
-"""Benchmark of ``bordersim compare``: 6 strategies x N runs of sept2022 with 1 and with 2 workers.
+"""Benchmark of ``bordersim compare``: the 8 shipped strategies x N runs of sept2022 with 1 and with 2 workers.
 
 Times the whole comparison (runs, statistics, figures, writing the folder into a temporary directory),
 prints wall time, runs per second and the speed-up of 2 workers over 1, and checks that both give
 identical per-run results. Usage::
 
-    .venv/bin/python benchmarks/bench_compare.py            # N = 500 (the default)
+    .venv/bin/python benchmarks/bench_compare.py            # N = 1000 (the default)
     .venv/bin/python benchmarks/bench_compare.py --runs 100 --workers 1,2,4
 """
 
@@ -25,12 +25,13 @@ from sim.experiments.ensemble import LocalExecutor
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "sept2022.yaml"
-STRATEGIES = "none,documented_2022,russia_early_call,csto_monitors,un_osce_joint_commission,combined_early"
+STRATEGIES = ("none,documented_2022,documented_2021,russia_early_call,csto_monitors,un_osce_joint_commission,"
+              "combined_early,delimitation_push")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=500, help="runs per strategy (default 500)")
+    parser.add_argument("--runs", type=int, default=1000, help="runs per strategy (default 1000)")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
     parser.add_argument("--scenario", type=Path, default=SCENARIO)
     parser.add_argument("--strategies", default=STRATEGIES)

@@ -47,7 +47,8 @@ from sim.experiments.comparison_stats import (BOOTSTRAP_RESAMPLES, CURVES, DIFF_
                                   ceasefire_survival, paired_differences, ranking, strategy_table,
                                   survival_table)
 from sim.experiments.comparison_stats import kaplan_meier  # noqa: F401 - re-exported: tests use sim.experiments.compare.kaplan_meier
-from sim.experiments.ensemble import Executor, RunTask, batches, derive_seeds, run_tasks
+from sim.engine.outcomes import phase_names
+from sim.experiments.ensemble import Executor, RunTask, batches, derive_seeds, run_task_batch
 from sim.errors import UserError
 from sim.experiments.executors import describe, make_executor
 from sim.experiments.posterior import Posterior, load_posterior
@@ -160,7 +161,7 @@ class RunRecord:
     violated: bool
 
     def to_json(self, key: str) -> dict[str, Any]:
-        return {"key": key, **dataclasses.asdict(self)}
+        return {"key": key, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunRecord":
@@ -170,16 +171,20 @@ class RunRecord:
 def compare_tasks(tasks: Sequence[RunTask]) -> list[RunRecord]:
     """Run a batch of tasks and reduce each run to a :class:`RunRecord` (in the worker, so little data travels
     back)."""
+    result = run_task_batch(tasks)
+    series = result.series
+    assert series is not None
+    deaths = (series["deaths_kg_military"] + series["deaths_tj_military"] + series["deaths_kg_civilian"]
+              + series["deaths_tj_civilian"])
+    displaced = series["displaced_kg"] + series["displaced_tj"]
+    hours = series["hour"][:, 0].astype(float)
+    phases = phase_names(series["ceasefire_phase"])
     records = []
-    for result in run_tasks(tasks):
-        s = result.series
-        deaths = (s["deaths_kg_military"] + s["deaths_tj_military"] + s["deaths_kg_civilian"]
-                  + s["deaths_tj_civilian"])
-        curves = {"max_rung": s["max_rung"].astype(int).tolist(), "deaths_total": deaths.astype(int).tolist(),
-                  "displaced_total": (s["displaced_kg"] + s["displaced_tj"]).astype(int).tolist()}
-        survival, violated = ceasefire_survival(s["hour"].to_numpy(float), s["ceasefire_phase"].to_numpy())
-        task = result.task
-        records.append(RunRecord(task.label, task.run, task.seed, result.summary, curves, survival, violated))
+    for i, (task, summary) in enumerate(zip(tasks, result.summary_rows())):
+        curves = {"max_rung": series["max_rung"][:, i].tolist(), "deaths_total": deaths[:, i].tolist(),
+                  "displaced_total": displaced[:, i].tolist()}
+        survival, violated = ceasefire_survival(hours, phases[:, i])
+        records.append(RunRecord(task.label, task.run, task.seed, summary, curves, survival, violated))
     return records
 
 
@@ -244,7 +249,7 @@ def execute(plan: Plan, executor: Executor, checkpoints: Path | None = None, res
                     if checkpoints is not None:
                         checkpoints.mkdir(parents=True, exist_ok=True)
                         write_json(checkpoints / _checkpoint_name(record.strategy, record.run),
-                                   record.to_json(plan.key(_task_of(plan, record))))
+                                   record.to_json(plan.key(_task_of(plan, record))), compact=True)
                     done[(record.strategy, record.run)] = record
                     advance(1)
                     if on_run is not None:

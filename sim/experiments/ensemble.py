@@ -12,10 +12,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sim.engine.batch import BatchResult
 
 
 
@@ -60,16 +63,21 @@ BATCH_RUNS = 250
 ``sept2022`` runs takes a few seconds, well above the cost of shipping it to a worker."""
 
 
-def run_tasks(tasks: Sequence[RunTask], record_series: bool = True) -> list[RunResult]:
-    """Run tasks of one scenario, strategy and reading hours as one batch of the engine (the unit of work
-    of every executor); results in task order. Each run's outputs depend only on its own seed and
-    parameters, so how tasks are grouped into batches changes nothing."""
+def run_task_batch(tasks: Sequence[RunTask], record_series: bool = True) -> "BatchResult":
+    """Run tasks of one scenario, strategy and reading hours as one batch of the engine. Each run's outputs
+    depend only on its own seed and parameters, so how tasks are grouped into batches changes nothing."""
     from sim.engine.batch import run_batch
 
     first = tasks[0]
     scenario = _scenario(first.scenario_path, first.strategy)
-    result = run_batch(scenario, [t.seed for t in tasks], [dict(t.overrides) for t in tasks],
-                       record_series=record_series, read_at_hours=first.read_at_hours)
+    return run_batch(scenario, [t.seed for t in tasks], [dict(t.overrides) for t in tasks],
+                     record_series=record_series, read_at_hours=first.read_at_hours)
+
+
+def run_tasks(tasks: Sequence[RunTask], record_series: bool = True) -> list[RunResult]:
+    """:func:`run_task_batch` as one :class:`RunResult` per task (the unit of work of every executor), in
+    task order."""
+    result = run_task_batch(tasks, record_series)
     rows = result.summary_rows()
     frames = _series_frames(result.series) if result.series is not None else [pd.DataFrame()] * len(tasks)
     return [RunResult(t, row, frame, result.peak_rung[i]) for i, (t, row, frame) in enumerate(zip(tasks, rows, frames))]

@@ -100,8 +100,11 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+def write_json(path: Path, data: Any, compact: bool = False) -> None:
+    """Write JSON atomically; ``compact`` drops the indentation (machine-read files such as checkpoints)."""
+    text = json.dumps(data, indent=None if compact else 2, separators=(",", ":") if compact else None,
+                      sort_keys=False, default=_json_default)
+    write_text_atomic(path, text + "\n")
 
 
 def read_json(path: Path) -> Any:
