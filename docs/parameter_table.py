@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.calibration.simulator import EXTRA_PRIORS
 from sim.input.parameters import FIRST_FIT, HAND_SET, SECOND_FIT, SPECS, read_parameter_file
 from sim.input.yamlio import read_yaml_mapping
 
@@ -87,13 +86,10 @@ def _number(value: float | tuple[float, ...]) -> str:
 
 def _prior(name: str) -> str:
     spec = SPECS[name]
-    if spec.prior:
-        low, high, log = spec.prior[0], spec.prior[1], spec.log_prior
-    elif name in EXTRA_PRIORS:
-        low, high, log, _ = EXTRA_PRIORS[name]
-    else:
+    if not spec.prior:
         return ""
-    return f"prior {low:g}–{high:g}" + (", log" if log else "")
+    low, high = spec.prior
+    return f"prior {low:g}–{high:g}" + (", log" if spec.log_prior else "")
 
 
 def shipped() -> tuple[dict[str, Any], set[str]]:

@@ -1,7 +1,7 @@
 """ABC-SMC (pyabc) over the free parameters, and what a fit writes: ``fitted.yaml`` (the posterior's weighted
 medians), ``posterior.csv`` (a weighted resample) and the posterior predictive runs the report reads
-(:mod:`sim.calibration.report`). Priors and their reasons: :data:`sim.calibration.simulator.PRIOR_REASONS`,
-:data:`sim.calibration.simulator.EXTRA_PRIORS` and ``docs/calibration.md``.
+(:mod:`sim.calibration.report`). The priors and their reasons live with the parameters
+(``sim.input.parameters.SPECS``); ``docs/calibration.md`` tabulates them.
 """
 
 from __future__ import annotations

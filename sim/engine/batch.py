@@ -27,8 +27,9 @@ from sim.input.scenario import Scenario
 STOP_CHECK_STEPS = 24
 """How often (in steps) a batch with a stopping rule looks at its runs' outputs."""
 
-StopRule = Callable[[dict[str, np.ndarray]], np.ndarray]
-"""Given the outputs so far of the runs still going (arrays over those runs), which of them may stop now."""
+StopRule = Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray]
+"""Given the outputs so far of the runs still going (arrays over those runs) and which runs they are (their
+positions in the batch's seeds), which of them may stop now."""
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _run(scenario: Scenario, seeds: Sequence[int], params: Sequence[Mapping[str,
             read_due(now, sim.summary(), index)
         if stop is not None and k % STOP_CHECK_STEPS == 0 and not sim.done:
             summary = {**sim.summary(), **{key: v[index] for key, v in readings.items()}}
-            going = ~np.asarray(stop(summary), dtype=bool)
+            going = ~np.asarray(stop(summary, index), dtype=bool)
             if not going.all():
                 leaving = np.flatnonzero(~going)
                 stopped[index[leaving]] = True

@@ -40,6 +40,8 @@ class ParameterSpec:
     source: str = HAND_SET
     prior: tuple[float, float] | None = None
     log_prior: bool = False
+    prior_reason: str = ""
+    """Why the prior spans what it does: the range's ends in the terms of the record."""
 
     @property
     def fit(self) -> bool:
@@ -55,7 +57,8 @@ SPECS: dict[str, ParameterSpec] = {
         "Hazard that a calm disputed segment at reference tension (0.5) sees a civil incident.",
         "hand-set so a calm year gives ~10–30 incidents over the mapped segments: facts §1.3 "
         "(32 incidents in 2014, steppeandthelaw.com 2015-01-21; ~230 in two decades, Economist 2022-09-22)",
-        prior=(1e-5, 4e-4), log_prior=True),
+        prior=(1e-5, 4e-4), log_prior=True,
+        prior_reason='background only (calm segments); spans ~3-100 incidents a year over the mapped border'),
     "agreed_incident_factor": P(
         0.25, "ratio", "Dispute weight of an agreed (described) segment relative to a disputed one: scales its incident "
         "hazard and its structural tension.",
@@ -81,7 +84,9 @@ SPECS: dict[str, ParameterSpec] = {
     # --- escalation ladder --------------------------------------------------------------------------
     "escalate_rate": P(
         0.1, "per hour", "Hazard that a side raises its own rung when not out-gunned (scaled by profile).",
-        prior=(0.005, 0.3), log_prior=True),
+        prior=(0.005, 0.3), log_prior=True,
+        prior_reason=('per-hour climb; 0.005/h (weeks per rung) to 0.3/h (a rung in ~3 h: E07 went L0 -> L2 in '
+                      '~26 h, E13 L2 -> L4 in ~2 days)')),
     "escalate_profile": P(
         (0.0, 1.0, 0.8, 0.5, 0.3, 0.0), "ratio by current rung",
         "Relative ease of the next step up the ladder from each rung (the top rung cannot rise).",
@@ -100,7 +105,10 @@ SPECS: dict[str, ParameterSpec] = {
         "goals (docs/calibration.md); "
         "E07 saw no MLRS, drones or aircraft "
         "(facts E07); E13's drones and MLRS came on 16 Sep, after the 14 Sep ceasefire (TJ GKNB via RIA; HRW)",
-        prior=(0.0, 1.0)),
+        prior=(0.0, 1.0),
+        prior_reason=('0 (each segment brings a new weapon into the fight on its own) to 1 (one decision per '
+                      'side, however wide the front); E07 saw no MLRS, drones or aircraft (facts E07), E13 saw '
+                      'them only after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)')),
     "deescalate_rate": P(
         0.053, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
         "the same loss multiplier that drives escalation: losses keep fighting going).", FIRST_FIT),
@@ -114,14 +122,17 @@ SPECS: dict[str, ParameterSpec] = {
         "the climb from L0 to L1 is scaled by (T - arms_tension) / (1 - arms_tension), clipped to 0-1.",
         "hand-set; ~32 incidents in 2014 (steppeandthelaw.com 2015-01-21) but >10 serious conflicts since 2014 "
         "(TASS 2025-03-13): most incidents stay stones and blockades",
-        prior=(0.45, 0.95)),
+        prior=(0.45, 0.95),
+        prior_reason=('from stones turning into shots at any moderately tense segment (0.45) to only at the '
+                      'most contested spot (0.95; Golovnoi in April 2021 after the cameras)')),
     "spread_rate": P(
         0.042, "per hour", "Hazard that armed fire on a segment ignites a neighbouring segment.", FIRST_FIT),
     # --- orders (governments) ------------------------------------------------------------------------
     "authorise_rate": P(
         0.15, "per hour", "Hazard that a government under pressure authorises the next rung.",
         "fitted (docs/calibration.md); E07 mortars 10 h after the first shots (24.kg 192001, 192151)",
-        prior=(0.005, 0.5), log_prior=True),
+        prior=(0.005, 0.5), log_prior=True,
+        prior_reason='orders for the next rung within 2 h to 8 days (E07 mortars ~10 h after the first shots)'),
     "rearm_rate": P(
         0.2, "per hour", "Hazard that a government whose ceasefire has been violated restores the highest "
         "authorisation of the episode (the collapse of a ceasefire is a decision, not a climb from L0); back to "
@@ -130,14 +141,19 @@ SPECS: dict[str, ParameterSpec] = {
         "per episode.",
         "hand-set; E13: local ceasefire on 14 Sep evening, main fighting with heavy weapons from 16 Sep 06:00 "
         "(Sputnik via mehrnews 2022-09-16; HRW; TASS 1508411)",
-        prior=(0.005, 1.0), log_prior=True),
+        prior=(0.005, 1.0), log_prior=True,
+        prior_reason=("restoring the war's authorisation within an hour of a breach (1/h) to after ~8 days "
+                      "(0.005/h); E13's local ceasefire of 14 Sep gave way to the main war on 16 Sep (~35 h "
+                      'later)')),
     "front_rate": P(
         0.03, "per hour per rung authorised above L1",
         "Hazard that a side opens armed fire on a calm or L0 disputed segment anywhere on the front, once armed fire "
         "has begun somewhere and its government authorises mortars or heavier: war by order, not by contagion.",
         "hand-set; E13 fire along 'the entire perimeter' of Batken within a day (KG border service via TRT/TASS); "
         "E07 17-30 segments in two days (calibration/episodes.yaml)",
-        prior=(0.002, 0.3), log_prior=True),
+        prior=(0.002, 0.3), log_prior=True,
+        prior_reason=('from a front opening over weeks to ~a third of the line per hour; E13 fire along the '
+                      'whole Batken perimeter within a day (KG border service via TRT/TASS)')),
     "front_decay_per_km": P(
         0.0, "per km",
         "How the front of a war that grew out of a local incident fades with distance: for a government that came "
@@ -147,7 +163,10 @@ SPECS: dict[str, ParameterSpec] = {
         "fitted (docs/calibration.md); "
         "E07 fire in the Batken and Leilek sectors, 19 named sites (17-30) of the 43 mapped segments "
         "(calibration/episodes.yaml); E13 'along the entire perimeter' (KG border service via TRT/TASS)",
-        prior=(0.003, 0.3), log_prior=True),
+        prior=(0.003, 0.3), log_prior=True,
+        prior_reason=("a local war's front reaching ~330 km (0.003/km: the whole mapped line, ~200 km end to "
+                      'end) down to ~3 km (0.3/km: the next village); E07 stayed in the Batken and Leilek '
+                      'sectors, 19 named sites (17-30) of 43 segments, ~70 km apart (calibration/episodes.yaml)')),
     "road_advance_rate": P(
         0.0, "per hour per road segment",
         "Hazard that the armour of a side on the offensive (scenario governments.<side>.offensive) advances along a "
@@ -157,14 +176,21 @@ SPECS: dict[str, ParameterSpec] = {
         "E07: tanks entered Internatsional on the Leilek road ~17:00 on 29 Apr 2021, ~70 km west of Golovnoi and "
         "3 h after the mortars there (utrk.kg 56978; 24.kg 192151); the Tort-Kocho road section, Leilek's only road "
         "link to the rest of KG, was blocked (utrk.kg 56978; RFE/RL 31236114)",
-        prior=(0.005, 1.0), log_prior=True),
+        prior=(0.005, 1.0), log_prior=True,
+        prior_reason=("an offensive's armour reaching a road ~8 days after its orders (0.005/h) to within the "
+                      "hour (1/h); E07's tanks entered Internatsional on the Leilek road ~70 km from the fire "
+                      'at about the hour armour is dated, 3 h after the mortars at Golovnoi (utrk.kg 56978; '
+                      '24.kg 192151)')),
     "orders_loss_gain": P(
         0.0, "per own death in the last 24 h",
         "Urgency of orders: a pressed government's authorisation hazard is multiplied by 1 + gain x its own deaths "
         "since the last agreement (24 h memory). 0 = off (the default without calibration/fitted.yaml).",
         "fitted; E07 first shots ~04:00, mortars ~14:00, armour ~17:00 as the toll mounted "
         "(24.kg 192001, 192151; utrk.kg 56978)",
-        prior=(0.0, 2.0)),
+        prior=(0.0, 2.0),
+        prior_reason=('0 (a death changes no orders) to 2 (one death in the last day triples the hazard of new '
+                      'orders); E07 went from the first shots to mortars in ~10 h and to armour in ~13 h as the'
+                      ' toll mounted (24.kg 192001, 192151; utrk.kg 56978)')),
     "air_lead_hours": P(
         0.0, "hours",
         "Hours from the episode's first armed shot before a government whose forces came into it without mortars "
@@ -174,7 +200,10 @@ SPECS: dict[str, ParameterSpec] = {
         "E07: armed fire from ~04:00 on 29 Apr to the ceasefire at 20:00, armour within ~13 h, 31 KG dead by "
         "that evening, and no confirmed MLRS, drones or aircraft (facts E07; 24.kg 192001, 192194); E13's forces "
         "came deployed, with MLRS and drones ~57 h after the onset (TJ GKNB via RIA; Oryx 2022-10-03)",
-        prior=(0.0, 120.0)),
+        prior=(0.0, 120.0),
+        prior_reason=("L4 at hand at once (0) to five days after the first shots (120 h); E07's armed fire ran "
+                      "~16 h to its ceasefire with armour and no MLRS, drones or aircraft (facts E07); E13's "
+                      'forces came deployed for war, which the rule leaves alone')),
     "deployed_authorise_factor": P(
         1.0, "factor",
         "Multiplier on a pressed government's authorisation hazard while it came into the episode with mortars or "
@@ -183,7 +212,10 @@ SPECS: dict[str, ParameterSpec] = {
         "fight the first clash with the weapons they brought.",
         "E13: 14 Sep was fought with mortars (Kabar via Trend 3644033); tanks, MLRS, drones and helicopters came "
         "with the return to war on 16 Sep after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW; TASS 1508411)",
-        prior=(0.0, 1.0)),
+        prior=(0.0, 1.0),
+        prior_reason=('0 (forces deployed for war keep the orders they came with until a ceasefire has failed) '
+                      "to 1 (their orders climb as anyone's); E13's heavy weapons came on 16 Sep, after the "
+                      'ceasefire of 14 Sep (TJ GKNB via RIA; HRW)')),
     "authorise_after_hours": P(
         6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
         "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),
@@ -196,20 +228,28 @@ SPECS: dict[str, ParameterSpec] = {
     "agree_rate": P(
         0.03, "per hour", "Base hazard that open talks produce an agreed ceasefire.",
         "hand-set; E07: first shots 04:00, agreed 19:30 (24.kg 192001; mfa.gov.kg riyadh/news/11983)",
-        prior=(0.003, 0.3), log_prior=True),
+        prior=(0.003, 0.3), log_prior=True,
+        prior_reason=('an agreement within ~3 h to ~2 weeks of open talks (E13 agreed within the day, E07 in '
+                      '~1.5 days)')),
     "pain_weight": P(
         0.5, "per log(1+deaths)",
         "How much the toll so far raises the agreement hazard (x (1 + weight log(1 + deaths))).",
         "fitted; E13 (>100 dead) agreed within ~13 h, E07 (a smaller toll at first) in ~31 h (calibration/episodes.yaml)",
-        prior=(0.0, 4.0)),
+        prior=(0.0, 4.0),
+        prior_reason=('0 (the toll does not move talks) to 4 (ten dead make agreement ~10x likelier per hour); '
+                      'E13 with >100 dead agreed in ~13 h, E07 in ~31 h')),
     "reagree_factor": P(
         3.0, "ratio", "Agreement hazard after a breach relative to first talks (channels already open); not after a "
-        "collapse, when a government has re-armed to mortars or heavier (sim/ceasefire.py).",
-        "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)"),
+        "collapse, when a government has re-armed to mortars or heavier (sim/rules/ceasefire.py).",
+        "hand-set; E13: >=5 ceasefires on 16–17 Sep 2022 (Khovar 2022-09-17; facts §5.7)",
+        prior=(1.0, 10.0), log_prior=False,
+        prior_reason=('E13 saw >= 5 agreements within two days (facts §4), E07 two to four, so how fast talks '
+                      're-agree after a breach is what sets the agreement and violation counts')),
     "ceasefire_discipline": P(
         0.9, "fraction", "Share of the escalation, incident and spread hazards suppressed while a ceasefire is in force "
         "(agreed, holding, stabilised, withdrawal).",
-        prior=(0.5, 0.99)),
+        prior=(0.5, 0.99),
+        prior_reason='a ceasefire removes half to 99% of the escalation hazard'),
     "reagreement_resolve": P(
         1.0, "per earlier agreement", "How much firmer each re-agreed ceasefire is enforced: the hazard "
         "left unsuppressed is divided by 1 + resolve x (agreements - 1).",
@@ -221,7 +261,9 @@ SPECS: dict[str, ParameterSpec] = {
         0.01, "per hour per unit excess tension",
         "Hazard that a side breaks a ceasefire on a segment, per unit of tension above its structural level.",
         "hand-set; facts §4: ceasefires violated for 1-2 days before holding",
-        prior=(0.0005, 0.05), log_prior=True),
+        prior=(0.0005, 0.05), log_prior=True,
+        prior_reason=('breaches every ~20 h to ~3 months per unit tension (both ceasefires were broken within a'
+                      ' day)')),
     "hold_hours": P(12.0, "hours", "Hours without armed fire after which an agreed ceasefire counts as holding."),
     "stabilise_hours": P(
         36.0, "hours", "Hours of holding without violation after which the situation counts as stabilised.",
@@ -235,11 +277,15 @@ SPECS: dict[str, ParameterSpec] = {
     "military_casualty_rate": P(
         0.5, "casualties per hour per segment at L2", "Military killed+injured per hour on a segment "
         "under fire, at mortar level; other rungs scale by the lethality profile.",
-        prior=(0.02, 2.0), log_prior=True),
+        prior=(0.02, 2.0), log_prior=True,
+        prior_reason='0.02-2 military hit per hour per segment at mortar level: spans the 2021 and 2022 tolls'),
     "civilian_casualty_rate": P(
         0.0326808, "casualties per hour per 1000 exposed at L2",
         "Civilians hit per hour per 1000 people still present next to a segment under mortar fire.", SECOND_FIT,
-        prior=(0.003, 0.3), log_prior=True),
+        prior=(0.003, 0.3), log_prior=True,
+        prior_reason=('one person in 1,000 next to a segment under mortar fire hit every ~2 weeks (0.003/h) to '
+                      "every ~3 h (0.3/h); free because who died is a target: E13's civilian dead were 37-51 of"
+                      " ~100 (HRW 2023-05-02), E07's Tajik 10-13 of 19 (AFP; Asia-Plus 2021-05-04)")),
     "lethality_profile": P(
         (0.0, 0.01, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
         "Casualty rate at each rung relative to mortars (L2).",
@@ -257,20 +303,26 @@ SPECS: dict[str, ParameterSpec] = {
         "37 civilian dead and 36 injured (HRW 2023-05-02): 0.5"),
     "crowd_size": P(
         300.0, "people per side", "Residents of each side who stand at the line during a civil confrontation "
-        "(sim/crowds.py); 0 switches crowds off.",
+        "(sim/rules/crowds.py); 0 switches crowds off.",
         "~300 a side at Golovnoi when the shooting began on 29 Apr 2021 (24.kg 192968); ~200 per the TJ "
         "border service (AFP via fr24news 2021-05-03)"),
     "crowd_hit_rate": P(
         0.05, "per hour per person at L1", "Hazard that a person in a crowd is hit while the other side fires "
         "small arms on the segment; heavier fire scales by the lethality profile.",
-        prior=(0.003, 0.3), log_prior=True),
+        prior=(0.003, 0.3), log_prior=True,
+        prior_reason=('a person in a crowd under small-arms fire hit every ~3 h (0.3/h) to every ~2 weeks '
+                      '(0.003/h); at Golovnoi ~300 a side faced six hours of fire and 31 Kyrgyz had sought help'
+                      ' by that night (24.kg 192968, 192194): ~0.02/h if all were from the crowd')),
     "incursion_hit_rate": P(
         0.0, "per hour per person present", "Hazard that a person still present in a village entered by the other "
-        "side's offensive (its armour firing on the village's segment) is hit (sim/incursion.py). 0 = off (the "
+        "side's offensive (its armour firing on the village's segment) is hit (sim/rules/incursion.py). 0 = off (the "
         "default without calibration/fitted.yaml).",
         "fitted; E07 tanks entered Internatsional (utrk.kg 56978); E13 TJ forces in KG villages, >180 houses "
         "burned in Ak-Sai (maralfm.kg), 418 KG houses destroyed against ~20 TJ (CABAR.asia 2023; TJ MFA)",
-        prior=(1e-4, 3e-2), log_prior=True),
+        prior=(1e-4, 3e-2), log_prior=True,
+        prior_reason=('a person still in an entered village hit every ~4 days (1e-4/h) to every ~1.4 days '
+                      '(0.03/h); 418 KG houses destroyed in 2022 against ~20 TJ (CABAR.asia 2023; TJ MFA), KG /'
+                      ' TJ deaths 36 / 19 and 62 / 41 (calibration/episodes.yaml)')),
     "crowd_disperse_rate": P(
         0.25, "per hour", "Share of a crowd under armed fire that leaves each hour.",
         "hand-set: fire at Golovnoi lasted from ~14:00 to ~20:00 on 29 Apr 2021 (24.kg 192968)"),
@@ -284,7 +336,10 @@ SPECS: dict[str, ParameterSpec] = {
         "E07: Batken town, 27-31 km from the fighting at Kok-Tash, Golovnoi and Vorukh, is not among the "
         "evacuated (14,361 from Batken district + 26,288 from Leilek district, 24.kg 192886); E13: Batken town "
         "and its airport came under MLRS fire (facts E13)",
-        prior=(0.0, 1.0)),
+        prior=(0.0, 1.0),
+        prior_reason=("from a village fearing only its most dangerous segment (0) to the sum of all segments' "
+                      "threats (1); E07's armour on some 13 segments 27-31 km from Batken town did not empty it"
+                      " (24.kg 192886), E13's MLRS fire on the town did (facts E13)")),
     "force_pooling": P(
         1.0, "share (0-1)",
         "How a side's forces multiply with the width of its war: its soldiers' losses and an offensive's harm in the "
@@ -294,7 +349,10 @@ SPECS: dict[str, ParameterSpec] = {
         "E07 was fought for about a day on ~19 segments, E13 on 31 (14-43), yet the tolls differ by about two "
         "(KG / TJ 36 / 19 and 62 / 41): rates that give April its toll per segment give September seven times its "
         "own (docs/calibration.md)",
-        prior=(0.0, 1.0)),
+        prior=(0.0, 1.0),
+        prior_reason=('from one force per side however wide the front (0) to a full force on every segment and '
+                      'in every entered village (1); E07 was fought for about a day on ~19 segments, E13 on 31,'
+                      ' yet the tolls differ by about two (36 / 19 and 62 / 41; calibration/episodes.yaml)')),
     "evacuation_threshold": P(
         0.326194, "threat units", "Threat above which a village starts to evacuate.", SECOND_FIT),
     "evacuation_rate": P(
@@ -309,7 +367,10 @@ SPECS: dict[str, ParameterSpec] = {
         "E07: 'some 20,000 people, mainly women and children' and '13,500 Kyrgyz, mainly women and children' "
         "evacuated (RFE/RL 2021-04-30); not fitted (calibration/fitted.yaml keeps this default): fits with it free "
         "did not meet the calibration goals (docs/calibration.md)",
-        prior=(0.4, 1.0)),
+        prior=(0.4, 1.0),
+        prior_reason=("from under half of a village leaving (0.4) to everyone (1); E07 evacuees were 'mainly "
+                      "women and children' (RFE/RL 2021-04-30), 40,649 of the ~68,000 Kyrgyz who live nearest a"
+                      ' segment (24.kg 192886; docs/calibration.md)')),
     "return_rate": P(
         0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
         "hand-set; E07 majority back by 12 May (IFRC MDRKG013)"),
