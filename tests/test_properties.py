@@ -211,7 +211,7 @@ def test_a_village_threat_lies_between_its_strongest_segment_and_the_sum(mini, f
     for r, (fire, _) in enumerate(runs):
         state.posture[r, 0] = np.resize(np.array(fire), world.n_segments)
     state.refresh_rung()
-    threat = displacement.threat(state, sim.params, world).reshape(len(fires), len(poolings), -1)
+    threat = displacement.threat(state.rung, sim.params.col("threat_pooling"), world).reshape(len(fires), len(poolings), -1)
     for f in range(len(fires)):
         rung = state.rung[f * len(poolings)]
         per_segment = (rung / 5.0)[:, None] * world.threat_kernel[rung, segments]
@@ -279,3 +279,18 @@ def test_a_pooled_force_lies_between_its_most_intense_segment_and_the_sum(weight
     assert share[3] == pytest.approx(1.0)
     assert at_zero == pytest.approx(w.max())
     assert w.max() - 1e-9 <= at_low <= at_high + 1e-9 <= total + 2e-9
+
+
+def test_the_cached_threat_is_the_threat_of_the_current_rungs(mini):
+    """Displacement recomputes a village's threat only for runs whose rungs changed; whatever the sequence of
+    changes, what it reads is the threat of the rungs as they are now."""
+    sim = Simulation(mini, [0] * 4, [{"threat_pooling": x} for x in (0.0, 0.3, 0.7, 1.0)])
+    state, world = sim.state, sim.world
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        changing = rng.random(state.runs) < 0.5
+        state.posture[changing] = rng.integers(0, 6, size=state.posture[changing].shape)
+        state.refresh_rung()
+        cached = displacement.current_threat(state, sim.params, world)
+        fresh = displacement.threat(state.rung, sim.params.col("threat_pooling"), world)
+        assert (cached == fresh).all()

@@ -16,6 +16,7 @@ approximation with continuity correction is used instead, which is indistinguish
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -142,24 +143,43 @@ def normal_quantile(u: np.ndarray) -> np.ndarray:
     return out
 
 
+def _invert(u: np.ndarray, pmf0: np.ndarray, next_pmf: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
+            args: np.ndarray, limit: int, trials: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of a discrete distribution function at ``u``: the least k whose cumulative mass reaches u.
+
+    ``pmf0`` is the mass at 0 and ``next_pmf(pmf, args, k)`` the mass at k from the mass at k - 1; ``args``
+    holds each element's parameters along its last axis. Elements drop out as they are decided, so the work
+    follows the draws (most are 0 or 1), and each element's sums are exactly those of a plain loop.
+    ``trials`` caps k (a binomial's n)."""
+    k = np.zeros(u.shape, dtype=np.int64)
+    pos = np.flatnonzero(u > pmf0)
+    pmf, cdf, v, a = pmf0[pos], pmf0[pos], u[pos], args[..., pos]
+    cap = None if trials is None else trials[pos]
+    for i in range(1, limit):
+        if cap is not None:
+            keep = np.flatnonzero(cap >= i)
+            pos, pmf, cdf, v, a, cap = pos[keep], pmf[keep], cdf[keep], v[keep], a[..., keep], cap[keep]
+        if pos.size == 0:
+            break
+        k[pos] += 1
+        pmf = next_pmf(pmf, a, i)
+        cdf = cdf + pmf
+        keep = np.flatnonzero(v > cdf)
+        pos, pmf, cdf, v, a = pos[keep], pmf[keep], cdf[keep], v[keep], a[..., keep]
+        if cap is not None:
+            cap = cap[keep]
+    return k
+
+
 def poisson(mean: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Poisson numbers (int64) with the given means, one uniform each (same shapes)."""
     mean = np.asarray(mean, dtype=np.float64)
     out = np.zeros(mean.shape, dtype=np.int64)
     small = (mean > 0) & (mean <= NORMAL_ABOVE)
     if small.any():
-        lam, v = mean[small], u[small]
-        pmf = np.exp(-lam)
-        cdf = pmf.copy()
-        k = np.zeros(lam.shape, dtype=np.int64)
-        for i in range(1, int(lam.max() + 12 * np.sqrt(lam.max()) + 30)):
-            more = v > cdf
-            if not more.any():
-                break
-            k += more
-            pmf = pmf * lam / i
-            cdf += pmf
-        out[small] = k
+        lam = mean[small]
+        out[small] = _invert(u[small], np.exp(-lam), lambda pmf, lam_, i: pmf * lam_ / i, lam,
+                             int(lam.max() + 12 * np.sqrt(lam.max()) + 30))
     big = mean > NORMAL_ABOVE
     if big.any():
         lam = mean[big]
@@ -183,20 +203,13 @@ def binomial(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
     mean = nn * q
     exact = mean <= NORMAL_ABOVE
     if exact.any():
-        ne, qe, ve = nn[exact].astype(np.float64), q[exact], v[exact]
+        ne, qe = nn[exact].astype(np.float64), q[exact]
         odds = qe / np.maximum(1.0 - qe, 1e-300)
         pmf = np.where(qe < 1.0, np.exp(ne * np.log1p(-np.minimum(qe, 1 - 1e-16))), 0.0)
-        cdf = pmf.copy()
-        ke = np.zeros(ne.shape, dtype=np.int64)
         top = mean[exact].max()
-        for i in range(1, int(top + 12 * np.sqrt(top) + 30)):
-            more = (ve > cdf) & (ke < ne)
-            if not more.any():
-                break
-            ke += more
-            pmf = pmf * (ne - i + 1) / i * odds
-            cdf += pmf
-        k[exact] = ke
+        k[exact] = _invert(v[exact], pmf,
+                           lambda pmf_, a, i: pmf_ * (a[0] - i + 1) / i * a[1], np.stack([ne, odds]),
+                           int(top + 12 * np.sqrt(top) + 30), trials=ne)
     if (~exact).any():
         m, nb, qb = mean[~exact], nn[~exact], q[~exact]
         draw = np.floor(m + np.sqrt(m * (1.0 - qb)) * normal_quantile(v[~exact]) + 0.5)

@@ -97,6 +97,8 @@ class BatchState:
     peak_displaced: np.ndarray  # int[R, 2]
     peak_displaced_district: np.ndarray  # int[R, D]
     dead_this_step: np.ndarray  # int[R, 2, S]: deaths of the current step by side and segment
+    threat_level: np.ndarray  # float[R, V]: each village's threat at the rungs in threat_rung (a cache)
+    threat_rung: np.ndarray  # int[R, S]: the rungs threat_level was computed from (-1: never)
     step: int = 0
 
     @property
@@ -165,6 +167,7 @@ def initial_state(world: World, params: ParamBatch) -> BatchState:
         incidents=zeros(), lethal_incidents=zeros(), armed_hours=zeros(dtype=np.float64),
         first_hour_at_rung=nans(N_RUNGS), peak_displaced=zeros(2), peak_displaced_district=zeros(n_dist),
         dead_this_step=zeros(2, n_seg),
+        threat_level=zeros(n_vil, dtype=np.float64), threat_rung=np.full((runs, n_seg), -1, dtype=np.int64),
     )
 
 

@@ -113,7 +113,8 @@ class World:
     n_steps: int
     dt: float
     day_of_step: np.ndarray  # float[n_steps + 1]: day of the year at each step's start
-    neighbours: np.ndarray  # float[S, S]
+    neighbours: np.ndarray  # float[S, S]: 1 for adjacent segments
+    neighbour_counts: np.ndarray  # int[S, S]: the same as integers (exact sums)
     neighbour_index: np.ndarray  # int[S, K]: each segment's neighbours, padded with S (a zero column)
     segment_disputed: np.ndarray  # bool[S]
     segment_resource: tuple[str, ...]

@@ -44,6 +44,7 @@ def compile_world(scenario: Scenario, params: ParamBatch) -> World:
         day_of_step=np.array([scenario.time_of_step(k).timetuple().tm_yday for k in range(scenario.n_steps + 1)],
                              dtype=np.float64),
         neighbours=neighbours,
+        neighbour_counts=neighbours.astype(np.int64),
         neighbour_index=neighbour_index,
         segment_disputed=np.asarray(geo.segment_disputed, dtype=bool),
         segment_resource=geo.segment_resource,

@@ -16,31 +16,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.ladder import N_RUNGS
 from sim.core.state import BatchState, hazard_to_prob, pooled
 from sim.core.world import ParamBatch, World
 
 
-RUNGS = np.arange(1, N_RUNGS)
+def threat(rung: np.ndarray, pooling: np.ndarray, world: World) -> np.ndarray:
+    """float[R, V]: each village's threat from the segments' rungs (int[R, S]): the strongest segment's threat
+    plus ``pooling`` (float[R, 1]) times the sum of the others'.
 
-
-def threat(state: BatchState, p: ParamBatch, world: World) -> np.ndarray:
-    """float[R, V]: the strongest segment's threat plus ``threat_pooling`` times the sum of the others'."""
-    rung = state.rung
-    weight = rung / 5.0
-    by_rung = np.where(rung[:, None, :] == RUNGS[None, :, None], weight[:, None, :], 0.0)  # [R, 5, S]
-    total = by_rung.reshape(state.runs, -1) @ world.threat_kernel[1:].reshape(-1, world.n_villages)
-    pooling = p.col("threat_pooling")
+    Each run's sum is taken over its own segments in order (not as a matrix product, whose rounding may depend
+    on how many runs share the call), so a run's threat is the same to the last bit in any batch."""
+    runs = rung.shape[0]
+    total = np.zeros((runs, world.n_villages))
+    rows, segs = np.nonzero(rung)
+    if rows.size == 0:
+        return total
+    contribution = (rung[rows, segs] / 5.0)[:, None] * world.threat_kernel[rung[rows, segs], segs]  # [M, V]
+    which, starts = np.unique(rows, return_index=True)  # np.nonzero lists the pairs run by run
+    total[which] = np.add.reduceat(contribution, starts, axis=0)
     if (pooling >= 1.0).all():
         return total
-    runs, segs = np.nonzero(rung)
-    if runs.size == 0:
-        return total
-    contribution = weight[runs, segs][:, None] * world.threat_kernel[rung[runs, segs], segs]  # [M, V]
     strongest = np.zeros_like(total)
-    which, starts = np.unique(runs, return_index=True)  # np.nonzero lists the pairs run by run
     strongest[which] = np.maximum.reduceat(contribution, starts, axis=0)
     return np.where(pooling >= 1.0, total, pooled(strongest, total, pooling))
+
+
+def current_threat(state: BatchState, p: ParamBatch, world: World) -> np.ndarray:
+    """float[R, V]: :func:`threat` of the state's rungs, recomputed only for the runs whose rungs changed since
+    it was last computed (``state.threat_rung``): in a war most steps change few runs' rungs."""
+    changed = np.flatnonzero((state.rung != state.threat_rung).any(axis=1))
+    if changed.size:
+        rung = state.rung[changed]
+        state.threat_level[changed] = threat(rung, p.col("threat_pooling")[changed], world)
+        state.threat_rung[changed] = rung
+    return state.threat_level
 
 
 def move_people(state: BatchState, p: ParamBatch, world: World, returns_allowed: np.ndarray) -> None:
@@ -48,7 +57,7 @@ def move_people(state: BatchState, p: ParamBatch, world: World, returns_allowed:
     live = state.rung.any(axis=1) | (returns_allowed & state.displaced.any(axis=1))
     if not live.any():
         return
-    level = threat(state, p, world)
+    level = current_threat(state, p, world)
     threshold = p.col("evacuation_threshold")
     leaving = level > threshold
     out = np.where(leaving, np.floor(state.present * hazard_to_prob(p.col("evacuation_rate"), world.dt)), 0)

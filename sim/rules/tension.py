@@ -28,7 +28,8 @@ def update_tension(state: BatchState, p: ParamBatch, world: World, day_of_year: 
     target = structural_tension(state, p, day_of_year, world)
     relax = p.col("tension_relax_rate") * (1.0 + relax_boost[:, None])
     violence = state.rung / 5.0
-    nearby = np.minimum(1.0, violence @ world.neighbours.T)
+    # the neighbours' rungs summed as integers: exact, so a run's tension never depends on its batch
+    nearby = np.minimum(1.0, (state.rung @ world.neighbour_counts.T) / 5.0)
     push = p.col("tension_from_violence") * (violence + 0.5 * nearby)
     t = state.tension
     state.tension = np.clip(t + world.dt * (relax * (target - t) + push * (1.0 - t)), 0.0, 1.0)
