@@ -37,8 +37,8 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from sim.calibration.simulator import run_summary  # noqa: E402
 from sim.engine.batch import Simulation, run_batch  # noqa: E402
 from sim.experiments.ensemble import derive_seeds  # noqa: E402
-from sim.model import BorderModel  # noqa: E402
 from sim.input.scenario import load_scenario  # noqa: E402
+from sim.model import BorderModel  # noqa: E402
 
 SCENARIOS = REPO / "scenarios"
 BASE_SEED = 12345

@@ -7,7 +7,7 @@ Library entry points::
     model.run_model()
 """
 
-from sim.model import BorderModel
 from sim.input.scenario import load_scenario
+from sim.model import BorderModel
 
 __all__ = ["BorderModel", "load_scenario"]

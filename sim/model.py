@@ -17,13 +17,13 @@ import mesa
 import numpy as np
 
 from sim.agents import BorderPost, Government, Mediator, Village
+from sim.core.state import BatchState
 from sim.engine.batch import Simulation
 from sim.engine.outcomes import METRICS, PHASE_NAMES, measure, rows, summarise as summarise_batch
-from sim.core.state import BatchState
 from sim.input.geography import SIDES
+from sim.input.scenario import Scenario, load_scenario
 from sim.rules import ceasefire as ceasefire_rules
 from sim.rules.ceasefire import NO_CHANGE, Phase
-from sim.input.scenario import Scenario, load_scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
 

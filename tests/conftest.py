@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import BorderModel
 from sim.input.scenario import Scenario, load_scenario
+from sim.model import BorderModel
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
@@ -59,3 +59,13 @@ def write_posterior(folder: Path, rows: dict[str, list[float]]) -> Path:
 def on_the_offensive(scenario: Scenario, *sides: str) -> Scenario:
     """The scenario with the named governments on the offensive (sim/incursion.py)."""
     return _changing_governments(scenario, {side: {"offensive": True} for side in sides})
+
+
+def assert_summaries_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    """Two batches' summaries (``sim.engine.outcomes.summarise``) are identical, NaN where both never happened."""
+    assert a.keys() == b.keys()
+    for name in a:
+        if a[name].dtype.kind == "f":
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        else:
+            assert a[name].tolist() == b[name].tolist(), name

@@ -22,15 +22,15 @@ pytest.importorskip("pyabc")
 from sim.calibration.command import CalibrateOptions, settings_for  # noqa: E402
 from sim.calibration.fit import (GENERATION_GIVEN_UP, FitSettings, _ProgressHandler, _sampler, fit,  # noqa: E402
                                  posterior_generation, weighted_quantile)
-from sim.calibration.simulator import ScaledDistance, Simulator, free_parameters, replicate_key, run_summary  # noqa: E402
 from sim.calibration.report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
                                    documented_percentile, edge_verdict, misfit_breakdown, misfit_markdown)
-from sim.cli import main  # noqa: E402
-from sim.errors import UserError  # noqa: E402
-from sim.engine.outcomes import CUMULATIVE  # noqa: E402
-from sim.output.results import portable_path  # noqa: E402
-from sim.input.scenario import load_scenario  # noqa: E402
+from sim.calibration.simulator import ScaledDistance, Simulator, free_parameters, replicate_key, run_summary  # noqa: E402
 from sim.calibration.targets import distance, load_targets  # noqa: E402
+from sim.cli import main  # noqa: E402
+from sim.engine.outcomes import CUMULATIVE  # noqa: E402
+from sim.errors import UserError  # noqa: E402
+from sim.input.scenario import load_scenario  # noqa: E402
+from sim.output.results import portable_path  # noqa: E402
 from tests.conftest import DATA, REPO  # noqa: E402
 
 

@@ -10,10 +10,10 @@ import pytest
 
 import sim.experiments.simulate
 from sim.cli import main
-from sim.experiments.ensemble import derive_seeds
 from sim.engine.outcomes import OUTCOMES
-from sim.model import summarise
+from sim.experiments.ensemble import derive_seeds
 from sim.input.parameters import SPECS
+from sim.model import summarise
 from sim.output.results import portable_command, portable_path, recorded_path
 from tests.conftest import DATA, REPO, SCENARIOS, finished, write_posterior
 

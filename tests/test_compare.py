@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments import compare as cmp
 from sim.cli import main
-from sim.experiments.ensemble import LocalExecutor, derive_seeds
 from sim.errors import UserError
-from sim.input.parameters import SPECS
+from sim.experiments import compare as cmp
+from sim.experiments.ensemble import LocalExecutor, derive_seeds
 from sim.experiments.sensitivity import run_outcomes
+from sim.input.parameters import SPECS
 from tests.conftest import DATA, write_posterior
 
 MINI = DATA / "mini.yaml"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engine.batch import Simulation, run_batch
 from sim.core.ladder import ARMED, CALM, CIVIL
-from sim.rules import crowds
+from sim.engine.batch import Simulation, run_batch
 from sim.input.scenario import load_scenario
-from tests.conftest import DATA
+from sim.rules import crowds
+from tests.conftest import DATA, assert_summaries_equal
 
 CROWD = {"crowd_size": 300, "crowd_hit_rate": 0.1}
 OFF = {"crowd_size": 0}
@@ -37,15 +37,6 @@ def _drawn_from_each_village(sim: Simulation) -> np.ndarray:
         for seg in range(sim.world.n_segments):
             drawn[:, home[side, seg]] += sim.state.crowd[:, side, seg]
     return drawn
-
-
-def _summaries_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        if a[name].dtype.kind == "f":
-            np.testing.assert_array_equal(a[name], b[name], err_msg=name)  # NaN where both never happened
-        else:
-            assert a[name].tolist() == b[name].tolist(), name
 
 
 def test_a_crowd_gathers_on_both_sides_at_a_civil_confrontation(stones_then_shots):
@@ -82,7 +73,7 @@ def test_a_crowd_under_fire_is_hit_and_then_disperses(stones_then_shots):
 def test_no_crowd_where_the_fighting_began_armed(mini):
     """A war that starts between soldiers (September 2022) draws no crowd: the rule changes nothing there."""
     quiet = mini.with_params({"incident_rate": 0.0})
-    _summaries_equal(run_batch(quiet, SEEDS[:8], CROWD).summaries, run_batch(quiet, SEEDS[:8], OFF).summaries)
+    assert_summaries_equal(run_batch(quiet, SEEDS[:8], CROWD).summaries, run_batch(quiet, SEEDS[:8], OFF).summaries)
 
 
 def test_a_crowd_never_outnumbers_the_people_present(stones_then_shots):

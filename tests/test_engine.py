@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core import randomness
-from sim.engine.batch import run_batch
 from sim.core.randomness import StepDraws, Stream, run_keys
+from sim.engine.batch import run_batch
 from sim.experiments.ensemble import LocalExecutor, derive_seeds, run_ensemble, series_frame, summaries_frame, tasks_for
-from sim.model import BorderModel, summarise
 from sim.input.scenario import load_scenario
+from sim.model import BorderModel, summarise
 from tests.conftest import DATA, SCENARIOS
 
 

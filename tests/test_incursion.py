@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engine.batch import Simulation, run_batch
 from sim.core.ladder import AIR_MLRS, ARMOUR, MORTARS
 from sim.core.randomness import StepDraws
+from sim.engine.batch import Simulation, run_batch
 from sim.rules import incursion
-from tests.conftest import on_the_offensive, with_governments
+from tests.conftest import assert_summaries_equal, on_the_offensive, with_governments
 
 KG, TJ = 0, 1
 SEEDS = list(range(8))
@@ -25,15 +25,6 @@ def _entered(sim: Simulation) -> np.ndarray:
     """bool[R, V]: the villages an offensive is in now."""
     share, _ = incursion.held_share(sim.state, sim.params, sim.world)
     return share > 0
-
-
-def _summaries_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        if a[name].dtype.kind == "f":
-            np.testing.assert_array_equal(a[name], b[name], err_msg=name)  # NaN where both never happened
-        else:
-            assert a[name].tolist() == b[name].tolist(), name
 
 
 def test_only_the_armour_of_a_side_on_the_offensive_enters_a_village(war):
@@ -75,7 +66,7 @@ def test_without_an_offensive_or_at_rate_zero_nothing_changes(war):
     """The rule's switches: no side on the offensive, or ``incursion_hit_rate`` 0 (the default)."""
     fast = {"escalate_rate": 1.0}
     plain = run_batch(war, SEEDS, {**fast, "incursion_hit_rate": 0.05}).summaries
-    _summaries_equal(run_batch(on_the_offensive(war, "TJ"), SEEDS, fast).summaries, plain)
+    assert_summaries_equal(run_batch(on_the_offensive(war, "TJ"), SEEDS, fast).summaries, plain)
     for scenario, params in ((on_the_offensive(war, "TJ"), fast), (war, {**fast, "incursion_hit_rate": 0.05})):
         sim = Simulation(scenario, [0], params)
         assert not incursion.enabled(sim.params, sim.world)

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine.batch import Simulation
 from sim.core.ladder import N_RUNGS, Rung, level_name, parse_level
 from sim.core.state import pooled_share
+from sim.engine.batch import Simulation
 from sim.experiments.ensemble import derive_seeds
 from sim.input.parameters import SPECS
+from sim.input.scenario import load_scenario
 from sim.rules import ceasefire, displacement
 from sim.rules.ceasefire import Phase
-from sim.input.scenario import load_scenario
 from tests.conftest import DATA, on_the_offensive, with_governments
 
 STEPS = 48

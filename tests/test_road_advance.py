@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine.batch import Simulation, run_batch
 from sim.core.ladder import AIR_MLRS, ARMED, ARMOUR, MORTARS
 from sim.core.randomness import StepDraws
-from sim.rules.front import advance_on_roads
+from sim.engine.batch import Simulation, run_batch
 from sim.input.scenario import load_scenario
+from sim.rules.front import advance_on_roads
 from tests.conftest import SCENARIOS, on_the_offensive, with_governments
 
 KG, TJ = 0, 1

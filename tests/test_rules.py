@@ -6,29 +6,20 @@ import dataclasses
 
 import numpy as np
 
-from sim.engine.batch import Simulation, run_batch
 from sim.core.ladder import ARMOUR
+from sim.engine.batch import Simulation, run_batch
 from sim.engine.outcomes import rows
+from sim.input.scenario import load_scenario
 from sim.model import BorderModel
 from sim.rules import displacement
 from sim.rules.ceasefire import NO_CHANGE, Phase
-from sim.input.scenario import load_scenario
-from tests.conftest import DATA, SCENARIOS
+from tests.conftest import DATA, SCENARIOS, assert_summaries_equal
 
 SEEDS = list(range(12))
 
 
 def _strategy(name: str) -> str:
     return str(DATA / "strategies" / f"{name}.yaml")
-
-
-def _summaries_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
-    assert a.keys() == b.keys()
-    for name in a:
-        if a[name].dtype.kind == "f":
-            np.testing.assert_array_equal(a[name], b[name], err_msg=name)  # NaN where both never happened
-        else:
-            assert a[name].tolist() == b[name].tolist(), name
 
 
 def test_no_trigger_and_no_background_rate_gives_no_violence(mini):
@@ -47,7 +38,7 @@ def test_zero_leverage_mediator_changes_nothing_under_the_same_seed(mini):
     for name, values in alone.series.items():
         if name != "mediators_active":
             np.testing.assert_array_equal(values, idle.series[name], err_msg=name)
-    _summaries_equal(alone.summaries, idle.summaries)
+    assert_summaries_equal(alone.summaries, idle.summaries)
     assert (idle.series["mediators_active"][-1] > 0).all()
 
 

@@ -8,16 +8,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from sim.engine.batch import Simulation, run_batch
 from sim.core.ladder import AIR_MLRS, ARMED, ARMOUR, CALM, CIVIL, MORTARS
 from sim.core.randomness import StepDraws
+from sim.engine.batch import Simulation, run_batch
+from sim.input.scenario import Scenario, load_scenario
 from sim.model import BorderModel
 from sim.rules import casualties, ceasefire
 from sim.rules.ceasefire import NO_CHANGE, Phase
 from sim.rules.escalation import arms_gate, first_use_divisor, move_postures
 from sim.rules.front import front_reach, open_front
 from sim.rules.orders import give_orders
-from sim.input.scenario import Scenario, load_scenario
 from tests.conftest import SCENARIOS, with_governments
 
 KG, TJ = 0, 1

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.experiments.ensemble import RunResult
-from sim.core.ladder import LABELS, Rung
-from sim.progress import say
-from sim.output.results import atomic_dir, portable_path, write_json, write_text_atomic
 from sim.calibration.targets import Episode, Target, TargetSet, distance_deviation
+from sim.core.ladder import LABELS, Rung
+from sim.experiments.ensemble import RunResult
+from sim.output.results import atomic_dir, portable_path, write_json, write_text_atomic
+from sim.progress import say
 
 if TYPE_CHECKING:
     from sim.calibration.fit import FitResult, FitSettings, OutputPaths

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import pydantic
 
-from sim.errors import UserError
 from sim.engine.outcomes import CUMULATIVE, OUTCOMES, district_output, output_district, timed_output
+from sim.errors import UserError
 from sim.input.yamlio import AwareDatetime, StrictModel, load_model, suggest
 
 DEFAULT_EPISODES_FILE = Path(__file__).resolve().parents[2] / "calibration" / "episodes.yaml"

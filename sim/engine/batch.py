@@ -14,13 +14,13 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sim.engine import outcomes
-from sim.engine.outcomes import CUMULATIVE, METRICS, measure, summarise, timed_output
 from sim.core.randomness import run_keys
-from sim.engine.schedule import step
 from sim.core.state import BatchState, initial_state
 from sim.core.world import ParamBatch, World
+from sim.engine import outcomes
 from sim.engine.compile import compile_world
+from sim.engine.outcomes import CUMULATIVE, METRICS, measure, summarise, timed_output
+from sim.engine.schedule import step
 from sim.input.parameters import checked
 from sim.input.scenario import Scenario
 

@@ -43,20 +43,20 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.engine.outcomes import phase_names
+from sim.errors import UserError
 from sim.experiments.comparison_stats import (BOOTSTRAP_RESAMPLES, CURVES, DIFF_OUTCOMES, RELAPSE_WINDOW_HOURS,
                                   ceasefire_survival, paired_differences, ranking, strategy_table,
                                   survival_table)
 from sim.experiments.comparison_stats import kaplan_meier  # noqa: F401 - re-exported: tests use sim.experiments.compare.kaplan_meier
-from sim.engine.outcomes import phase_names
 from sim.experiments.ensemble import Executor, RunTask, batches, derive_seeds, run_task_batch
-from sim.errors import UserError
 from sim.experiments.executors import describe, make_executor
 from sim.experiments.posterior import Posterior, load_posterior
-from sim.progress import progress, say
-from sim.output.results import atomic_dir, file_sha256, manifest, portable_path, read_json, write_json, write_text_atomic
-from sim.input.scenario import Scenario, ScenarioSpec, load_scenario, strategy_path
 from sim.experiments.sensitivity import scalar_outcomes
+from sim.input.scenario import Scenario, ScenarioSpec, load_scenario, strategy_path
 from sim.input.yamlio import load_model, suggest
+from sim.output.results import atomic_dir, file_sha256, manifest, portable_path, read_json, write_json, write_text_atomic
+from sim.progress import progress, say
 
 
 # --- planning -------------------------------------------------------------------------------------------

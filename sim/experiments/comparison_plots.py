@@ -15,8 +15,8 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
-from sim.experiments.comparison_stats import CURVES, DIFF_OUTCOMES, FOREST_OUTCOMES
 from sim.core.ladder import LABELS, N_RUNGS, Rung
+from sim.experiments.comparison_stats import CURVES, DIFF_OUTCOMES, FOREST_OUTCOMES
 from sim.output.plots import save_figure, plt
 
 

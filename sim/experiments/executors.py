@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterator, Sequence
 
-from sim.experiments.ensemble import Executor, LocalExecutor
 from sim.errors import UserError
+from sim.experiments.ensemble import Executor, LocalExecutor
 
 EXECUTORS = ("local", "dask")
 CONNECT_TIMEOUT = "10s"

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.input import parameters
 from sim.errors import UserError
-from sim.output.results import file_sha256, portable_path
+from sim.input import parameters
 from sim.input.yamlio import read_yaml_mapping
+from sim.output.results import file_sha256, portable_path
 
 DEFAULT_FITTED = Path("calibration") / "fitted.yaml"
 NON_PARAMETER_COLUMNS = frozenset({"draw", "chain", "iteration", "sample", "weight", "log_weight"})

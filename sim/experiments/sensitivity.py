@@ -28,8 +28,8 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
-from sim.experiments.ensemble import RunTask, run_task
 from sim.engine.outcomes import OUTCOMES
+from sim.experiments.ensemble import RunTask, run_task
 
 DERIVED = ("deaths_total", "injured_total", "peak_displaced_total", "relapse")
 """Outcomes added to the run summary: totals over both sides, and whether the conflict relapsed."""

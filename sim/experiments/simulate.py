@@ -12,16 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.output import plots
+from sim.errors import UserError
 from sim.experiments.ensemble import (LocalExecutor, RunResult, run_ensemble, series_frame, summaries_frame,
                           tasks_for)
-from sim.errors import UserError
-from sim.input.geography import load_geography
 from sim.experiments.posterior import Posterior, load_posterior
-from sim.progress import progress, say
+from sim.input.geography import load_geography
+from sim.input.scenario import Scenario, load_scenario
+from sim.output import plots
 from sim.output.results import (atomic_dir, manifest, portable_path, read_json, recorded_path, write_json,
                          write_text_atomic)
-from sim.input.scenario import Scenario, load_scenario
+from sim.progress import progress, say
 
 KEY_OUTCOMES = ("deaths_kg", "deaths_tj", "civilian_deaths", "injured_kg", "injured_tj", "peak_displaced_kg",
                 "peak_displaced_tj", "hours_to_first_ceasefire", "ceasefire_agreements", "violations",

@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 import pydantic
 
-from sim.input import parameters
-from sim.errors import UserError
-from sim.input.geography import SIDES, Geography, load_geography
 from sim.core.ladder import Rung, parse_level
+from sim.errors import UserError
+from sim.input import parameters
+from sim.input.geography import SIDES, Geography, load_geography
 from sim.input.strategy import MediatorRegistry, StrategySpec, load_registry, load_strategy
 from sim.input.yamlio import AwareDatetime, StrictModel, load_model, read_yaml_mapping, suggest
 

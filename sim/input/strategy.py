@@ -16,8 +16,8 @@ from typing import Literal
 
 import pydantic
 
-from sim.errors import UserError
 from sim.core.ladder import parse_level
+from sim.errors import UserError
 from sim.input.yamlio import StrictModel, load_model, suggest
 
 Instrument = Literal["call", "broker", "summit", "monitors", "joint_commission", "delimitation"]

@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.input.geography import Geography  # noqa: E402
 from sim.core.ladder import LABELS, N_RUNGS, Rung  # noqa: E402
+from sim.input.geography import Geography  # noqa: E402
 
 SIDE_COLOURS = {"KG": "#d62728", "TJ": "#2ca02c"}
 RUNG_COLOURS = ["#bbbbbb", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#7f0000"]
