@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: 0.02)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
+    score = sub.add_parser("score", help="score the model's forecasts of every documented episode against "
+                           "naive baselines (CRPS, interval score, coverage) into results/validation/")
+    score.add_argument("--episodes", help="comma-separated episode ids (default: every episode of the targets file)")
+    score.add_argument("--episodes-file", type=Path, help="targets file (default: calibration/episodes.yaml)")
+    score.add_argument("--runs", type=_positive_int, default=200, help="runs per episode (default: 200)")
+    score.add_argument("--seed", type=_seed, default=20260101, help="base seed (default: 20260101)")
+    score.add_argument("--posterior", action="store_true",
+                       help="draw each run's parameters from the calibrated posterior instead of its medians")
+    score.add_argument("--workers", type=_positive_int, help="processes (default: 1)")
+    score.add_argument("--out", type=Path, help="results folder (default: results/validation)")
+    score.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
 
@@ -172,6 +183,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
             resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance))
+    elif args.command == "score":
+        from sim.calibration.record import DEFAULT_OUT, ScoreOptions, score_record
+        from sim.calibration.targets import DEFAULT_EPISODES_FILE
+
+        ids = tuple(x.strip() for x in args.episodes.split(",") if x.strip()) if args.episodes else None
+        score_record(ScoreOptions(args.episodes_file or DEFAULT_EPISODES_FILE, ids, args.runs, args.seed,
+                                  args.posterior, args.workers, args.out or DEFAULT_OUT, args.quiet))
     return 0
 
 

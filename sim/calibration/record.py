@@ -1,0 +1,219 @@
+"""``bordersim score``: how well the model forecasts every documented episode, against naive baselines.
+
+Each episode of the targets file (``calibration/episodes.yaml``) is run from its documented starting
+conditions; each documented figure of :data:`sim.calibration.scoring.SCORED_OUTPUTS` is scored (CRPS, 90%
+interval score, PIT, 50% and 90% coverage) against the model's runs, against the same figure in the other
+episodes (the reference class) and against zero. Episodes the shipped parameters were fitted to
+(``made_by.episodes`` of the parameter file) are marked in-sample; the skill and coverage the report leads with
+are those of the others, which the fit never saw. Writes ``results/validation/`` whole or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration.scoring import SCORED_OUTPUTS, Scored, score, skill
+from sim.calibration.targets import DEFAULT_EPISODES_FILE, Episode, TargetSet, load_targets
+from sim.errors import UserError
+from sim.experiments.ensemble import LocalExecutor, run_ensemble, tasks_for
+from sim.experiments.posterior import load_posterior
+from sim.input.yamlio import read_yaml_mapping
+from sim.output.results import (atomic_dir, git_commit, package_versions, portable_path, write_json,
+                               write_text_atomic)
+from sim.progress import progress, say
+
+DEFAULT_OUT = Path("results") / "validation"
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    episodes_file: Path = DEFAULT_EPISODES_FILE
+    episodes: tuple[str, ...] | None = None
+    runs: int = 200
+    seed: int = 20260101
+    posterior: bool = False
+    workers: int | None = None
+    out: Path = DEFAULT_OUT
+    quiet: bool = False
+
+
+def fitted_episodes(parameter_file: Path | None) -> set[str]:
+    """The episodes a parameter file's values were fitted to (``made_by.episodes``); none for defaults."""
+    if parameter_file is None or not parameter_file.is_file():
+        return set()
+    made_by = read_yaml_mapping(parameter_file).get("made_by") or {}
+    return set(made_by.get("episodes") or ())
+
+
+def _selected(targets: TargetSet, ids: tuple[str, ...] | None) -> list[Episode]:
+    episodes = [e for e in targets.episodes.values() if e.kind == "episode"]
+    if ids is None:
+        return episodes
+    known = {e.id: e for e in episodes}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UserError(f"--episodes: unknown episode(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
+    return [known[i] for i in ids]
+
+
+def _documented(episode: Episode) -> dict[str, float]:
+    """The episode's documented point for each scored output (untimed targets only)."""
+    return {t.output: t.point for t in episode.targets if t.output in SCORED_OUTPUTS and t.hour is None}
+
+
+def score_record(options: ScoreOptions) -> Path:
+    """Run every selected episode, score it, and write the validation folder; returns the folder."""
+    targets = load_targets(options.episodes_file)
+    episodes = _selected(targets, options.episodes)
+    every = {e.id: _documented(e) for e in targets.episodes.values() if e.kind == "episode"}
+    post = load_posterior() if options.posterior else None
+    rows: list[Scored] = []
+    levels: list[dict[str, Any]] = []
+    in_sample: set[str] = set()
+    workers = options.workers or 1
+    for episode in episodes:
+        tasks = tasks_for(episode.scenario, options.seed, options.runs, label=episode.id)
+        if post is not None:
+            tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
+        with progress(len(tasks), f"{episode.id}: runs", options.quiet) as advance:
+            with LocalExecutor(min(workers, len(tasks))) as ex:
+                results = run_ensemble(tasks, ex, on_result=lambda _: advance(1), workers=workers)
+        summary = pd.DataFrame([r.summary for r in results])
+        scenario_params = results[0].task.scenario_path
+        in_sample |= {episode.id} & fitted_episodes(_parameter_file(scenario_params))
+        for output, documented in _documented(episode).items():
+            others = [v[output] for other, v in every.items() if other != episode.id and output in v]
+            rows.append(score(episode.id, output, summary[output].to_numpy(float), documented, others))
+        documented_rung = next((t.point for t in episode.targets if t.output == "max_rung"), math.nan)
+        levels.append({"episode": episode.id, "documented_max_rung": documented_rung,
+                       "share_L3_or_heavier": float((summary["max_rung"] >= 4).mean()),
+                       "share_L2_or_heavier": float((summary["max_rung"] >= 3).mean()),
+                       "median_deaths": float((summary["deaths_kg"] + summary["deaths_tj"]).median()),
+                       "median_displaced": float((summary["peak_displaced_kg"] + summary["peak_displaced_tj"]).median())})
+    frame = pd.DataFrame([dataclasses.asdict(r) for r in rows])
+    frame.insert(2, "in_sample", frame["episode"].isin(in_sample))
+    level_frame = pd.DataFrame(levels)
+    level_frame.insert(1, "in_sample", level_frame["episode"].isin(in_sample))
+    out = Path(options.out)
+    meta = {"command": "bordersim score", "episodes_file": portable_path(options.episodes_file),
+            "episodes": [e.id for e in episodes], "runs": options.runs, "seed": options.seed,
+            "posterior": post.info() if post is not None else None, "in_sample": sorted(in_sample)}
+    with atomic_dir(out) as tmp:
+        frame.to_csv(tmp / "scores.csv", index=False)
+        level_frame.to_csv(tmp / "levels.csv", index=False)
+        write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options))
+        plot_pit(frame[~frame["in_sample"]], tmp / "pit.png")
+        write_json(tmp / "manifest.json", {**manifest_basics(), "score": meta})
+    say(f"wrote {out}/ ({len(episodes)} episodes x {options.runs} runs)", options.quiet)
+    return out
+
+
+def _parameter_file(scenario_path: str) -> Path | None:
+    from sim.experiments.ensemble import _scenario
+
+    spec = _scenario(scenario_path, None).spec
+    if not spec.parameters.file:
+        return None
+    return (Path(scenario_path).parent / spec.parameters.file).resolve()
+
+
+def manifest_basics() -> dict[str, Any]:
+    """The software and code versions (the part of a run's manifest that does not depend on a scenario)."""
+    return {"software": package_versions(), "git": git_commit(Path(__file__).resolve().parents[2])}
+
+
+def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per scored output, over the out-of-sample figures: mean scores, skill against both baselines, coverage."""
+    out = []
+    for output, part in frame[~frame["in_sample"]].groupby("output", sort=False):
+        out.append({
+            "output": output, "figures": len(part),
+            "crps": part["crps"].mean(), "crps_reference": part["crps_reference"].mean(),
+            "crps_zero": part["crps_zero"].mean(),
+            "skill_vs_reference": skill(part["crps"].to_numpy(), part["crps_reference"].to_numpy()),
+            "skill_vs_zero": skill(part["crps"].to_numpy(), part["crps_zero"].to_numpy()),
+            "interval_skill_vs_reference": skill(part["interval"].to_numpy(), part["interval_reference"].to_numpy()),
+            "coverage_50": part["in50"].mean(), "coverage_90": part["in90"].mean(),
+        })
+    return pd.DataFrame(out)
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOptions) -> str:
+    held = frame[~frame["in_sample"]]
+    params = ("parameters drawn from the calibrated posterior (run i uses draw i mod n)" if options.posterior
+              else "the scenarios' parameters (the calibrated posterior medians)")
+    lines = [
+        "# How well the model forecasts the documented episodes", "",
+        f"{len(levels)} episodes x {options.runs} runs from their documented starting conditions, with {params}. "
+        "Each documented figure is scored on log(1 + x) by the CRPS and the 90% interval score, against the model's "
+        "runs, against the same figure in the other episodes (reference class) and against zero. Skill is "
+        "1 - score / baseline score: above 0 the model beats the baseline.", "",
+        f"In sample (the parameters were fitted to them): {', '.join(sorted(set(frame.loc[frame['in_sample'], 'episode']))) or 'none'}. "
+        "The skill and coverage below count only the other episodes, which the fit never saw.", "",
+        "## Skill out of sample", "",
+        "| figure | figures | CRPS | CRPS reference | CRPS zero | skill vs reference | skill vs zero | interval skill vs reference | 50% coverage | 90% coverage |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    table = summary_table(frame)
+    if table.empty:
+        lines.append("| (no out-of-sample figures) | | | | | | | | | |")
+    for r in table.itertuples():
+        lines.append(f"| {r.output} | {r.figures} | {_fmt(r.crps)} | {_fmt(r.crps_reference)} | {_fmt(r.crps_zero)} | "
+                     f"{_fmt(r.skill_vs_reference)} | {_fmt(r.skill_vs_zero)} | {_fmt(r.interval_skill_vs_reference)} | "
+                     f"{r.coverage_50:.0%} | {r.coverage_90:.0%} |")
+    if len(held):
+        deaths = held[held["output"].isin(["deaths_kg", "deaths_tj"])]
+        lines += ["", f"Deaths, both sides together: skill {_fmt(skill(deaths['crps'].to_numpy(), deaths['crps_reference'].to_numpy()))} "
+                  f"against the reference class and {_fmt(skill(deaths['crps'].to_numpy(), deaths['crps_zero'].to_numpy()))} "
+                  f"against zero; episodes whose deaths the model forecasts worse than zero would: "
+                  f"{', '.join(sorted(set(deaths.loc[deaths['crps'] > deaths['crps_zero'], 'episode']))) or 'none'}. "
+                  f"Coverage of all {len(held)} out-of-sample figures: {held['in50'].mean():.0%} inside the 50% "
+                  f"interval (calibrated: 50%), {held['in90'].mean():.0%} inside the 90% interval (90%). "
+                  "PIT histogram: `pit.png`."]
+    lines += ["", "## How far each episode escalates", "",
+              "| episode | in sample | documented highest level | runs reaching L2+ | runs reaching L3+ | median deaths | median displaced |",
+              "|---|---|---|---|---|---|---|"]
+    for r in levels.itertuples():
+        level = "–" if math.isnan(r.documented_max_rung) else f"L{int(r.documented_max_rung) - 1}"
+        lines.append(f"| {r.episode} | {'yes' if r.in_sample else 'no'} | {level} | {r.share_L2_or_heavier:.0%} | "
+                     f"{r.share_L3_or_heavier:.0%} | {r.median_deaths:g} | {r.median_displaced:,.0f} |")
+    lines += ["", "## Every scored figure", "",
+              "| episode | figure | documented | simulated median [90%] | CRPS | reference | zero | PIT |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in frame.itertuples():
+        lines.append(f"| {r.episode}{' (in sample)' if r.in_sample else ''} | {r.output} | {r.documented:g} | "
+                     f"{r.sim_median:g} [{r.sim_q05:g}–{r.sim_q95:g}] | {_fmt(r.crps)} | {_fmt(r.crps_reference)} | "
+                     f"{_fmt(r.crps_zero)} | {r.pit:.2f} |")
+    lines += ["", "Documented figures and their sources: `calibration/episodes.yaml`. Counts of small episodes are "
+              "partisan and often one side's claim; the scores treat the documented point as the observation."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_pit(frame: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.hist(frame["pit"], bins=np.linspace(0, 1, 11), color="#4c72b0", edgecolor="white")
+    if len(frame):
+        ax.axhline(len(frame) / 10, color="black", lw=1, ls="--", label="calibrated")
+        ax.legend(frameon=False)
+    ax.set_xlabel("PIT of the documented figure among the runs")
+    ax.set_ylabel("figures")
+    ax.set_title("Out-of-sample PIT (uniform if calibrated)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

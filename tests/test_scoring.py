@@ -1,0 +1,96 @@
+"""Proper scores: analytic cases, properties, and the skill against baselines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.calibration import scoring
+
+
+def test_crps_of_a_point_forecast_is_the_absolute_error():
+    assert scoring.crps(np.array([3.0]), 5.0) == 2.0
+    assert scoring.crps(np.array([4.0, 4.0, 4.0]), 1.0) == 3.0
+
+
+def test_crps_of_two_points_matches_the_definition():
+    # E|X - y| - E|X - X'|/2 with X uniform on {0, 2}, y = 0: 1 - (0 + 2 + 2 + 0)/4/2 = 0.5
+    assert math.isclose(scoring.crps(np.array([0.0, 2.0]), 0.0), 0.5)
+
+
+def test_crps_of_a_large_normal_sample_approaches_the_closed_form():
+    x = np.random.default_rng(1).normal(0.0, 1.0, 200_000)
+    y = 0.7
+    phi = math.exp(-y * y / 2) / math.sqrt(2 * math.pi)
+    big_phi = 0.5 * (1 + math.erf(y / math.sqrt(2)))
+    exact = y * (2 * big_phi - 1) + 2 * phi - 1 / math.sqrt(math.pi)
+    assert abs(scoring.crps(x, y) - exact) < 0.01
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-100, 100), min_size=1, max_size=40), st.floats(-100, 100))
+def test_crps_is_never_negative_and_a_perfect_point_scores_zero(values, y):
+    assert scoring.crps(np.array(values), y) >= -1e-9
+    assert scoring.crps(np.array([y]), y) == 0.0
+
+
+def test_interval_score_is_the_width_when_inside_and_penalises_a_miss():
+    x = np.linspace(0, 10, 1001)
+    low, high = np.quantile(x, [0.05, 0.95])
+    assert math.isclose(scoring.interval_score(x, 5.0), high - low)
+    assert math.isclose(scoring.interval_score(x, high + 1.0), (high - low) + 2 / 0.1 * 1.0)
+
+
+def test_pit_counts_ties_half_and_spans_zero_to_one():
+    x = np.array([1.0, 2.0, 2.0, 3.0])
+    assert scoring.pit(x, 2.0) == 0.5
+    assert scoring.pit(x, 0.0) == 0.0 and scoring.pit(x, 9.0) == 1.0
+
+
+def test_counts_are_scored_on_log_one_plus():
+    s = scoring.score("E", "deaths_kg", np.array([0, 0, 0, 0]), 0.0, others=[0.0, 5.0])
+    assert s.crps == 0.0 and s.crps_zero == 0.0 and s.in90
+    big = scoring.score("E", "deaths_kg", np.array([60] * 10), 2.0, others=[1.0, 2.0])
+    assert math.isclose(big.crps, math.log1p(60) - math.log1p(2))
+
+
+def test_skill_is_one_minus_the_ratio_of_mean_scores():
+    assert scoring.skill(np.array([1.0, 1.0]), np.array([2.0, 2.0])) == 0.5
+    assert scoring.skill(np.array([3.0, math.nan]), np.array([1.5, 1.0])) == -1.0
+    assert math.isnan(scoring.skill(np.array([math.nan]), np.array([1.0])))
+
+
+def test_score_command_writes_the_validation_folder(tmp_path, capsys):
+    """End to end on the test border: two episodes, one of them in the parameter file's fitted episodes."""
+    import yaml
+
+    from sim.cli import main
+    from tests.conftest import DATA
+
+    fitted = tmp_path / "fitted.yaml"
+    fitted.write_text("values: {escalate_rate: 0.1}\nmade_by: {episodes: [A]}\n")
+    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
+    spec.update(geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
+                strategy=str(DATA / "strategies" / "none.yaml"), parameters={"file": str(fitted)})
+    scenario = tmp_path / "mini.yaml"
+    scenario.write_text(yaml.safe_dump(spec, sort_keys=False))
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 1, "range": [0, 2], "sources": ["t"]},
+               "max_rung": {"output": "max_rung", "point": 2, "range": [2, 2], "sources": ["t"]}}
+    doc = {"version": 1, "episodes": {eid: {"title": eid, "scenario": str(scenario), "targets": targets}
+                                      for eid in ("A", "B")}}
+    episodes = tmp_path / "episodes.yaml"
+    episodes.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "validation"
+    assert main(["score", "--episodes-file", str(episodes), "--runs", "6", "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} == {"scores.csv", "levels.csv", "report.md", "pit.png", "manifest.json"}
+    import pandas as pd
+
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores.set_index("episode")["in_sample"].to_dict() == {"A": True, "B": False}
+    assert (scores["reference_size"] == 1).all() and (scores["crps"] >= 0).all()
+    assert "which the fit never saw" in (out / "report.md").read_text()
+    assert main(["score", "--episodes-file", str(episodes), "--episodes", "C", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown episode" in capsys.readouterr().err and not (tmp_path / "x").exists()
