@@ -50,27 +50,24 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "incidents": ("incident_rate", "tension_gain", "resource_water_factor", "resource_road_factor",
                   "resource_pasture_factor"),
     "postures": ("escalate_rate", "escalate_profile", "retaliate_rate", "loss_escalation_gain", "arms_tension",
-                 "deescalate_rate", "reciprocate_rate", "calm_rate", "ceasefire_deescalate_rate",
-                 "first_use_pooling"),
+                 "deescalate_rate", "reciprocate_rate", "calm_rate", "ceasefire_deescalate_rate"),
     "spread": ("spread_rate",),
     "front": ("front_rate", "front_decay_per_km"),
-    "roads": ("road_advance_rate",),
     "violations": ("violation_rate",),
     "casualties": ("military_casualty_rate", "military_kill_fraction", "civilian_casualty_rate",
                    "civilian_kill_fraction", "lethality_profile", "weapon_reach_km", "force_pooling"),
     "crowds": ("crowd_size", "crowd_hit_rate", "crowd_disperse_rate"),
     "incursions": ("incursion_hit_rate",),
     "displacement": ("threat_reach_km", "threat_pooling", "evacuation_threshold", "evacuation_rate",
-                     "evacuating_share", "return_rate"),
+                     "return_rate"),
     "ceasefire": ("talks_open_rate", "agree_rate", "pain_weight", "reagree_factor", "hold_hours",
                   "stabilise_hours", "protocol_rate"),
 }
 """The parameters of each submodel's table, in the order the table lists them."""
 
 SWITCHES: dict[str, float] = {
-    "first_use_pooling": 0.0, "road_advance_rate": 0.0, "orders_loss_gain": 0.0, "air_lead_hours": 0.0,
-    "deployed_authorise_factor": 1.0, "front_decay_per_km": 0.0, "incursion_hit_rate": 0.0, "crowd_size": 0.0,
-    "evacuating_share": 1.0, "threat_pooling": 1.0, "force_pooling": 1.0,
+    "orders_loss_gain": 0.0, "air_lead_hours": 0.0, "deployed_authorise_factor": 1.0, "front_decay_per_km": 0.0,
+    "incursion_hit_rate": 0.0, "crowd_size": 0.0, "threat_pooling": 1.0, "force_pooling": 1.0,
 }
 """Optional mechanisms and the value at which each one is left out of the model."""
 

@@ -175,25 +175,25 @@ def test_different_base_seeds_give_different_seeds(a, b):
 
 
 @SETTINGS
-@given(shares=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4),
-       rungs=st.lists(st.integers(0, 5), min_size=1, max_size=8), hours=st.integers(1, 60),
-       dead=st.integers(0, 500))
-def test_no_evacuation_takes_more_than_its_share_of_the_living(mini, shares, rungs, hours, dead):
-    """Whatever the fire and however many have died, a village never has more than ``evacuating_share`` of its
-    living residents displaced (when nobody was displaced before), and nobody is lost or created."""
-    sim = Simulation(mini, [0] * len(shares), [{"evacuating_share": share} for share in shares])
+@given(rungs=st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=8), min_size=1, max_size=4),
+       hours=st.integers(1, 60), dead=st.integers(0, 500))
+def test_evacuation_and_return_lose_or_create_nobody(mini, rungs, hours, dead):
+    """Whatever the fire and however many have died, evacuation and return move people between present and
+    displaced only: their sum stays what it was, and neither is ever negative."""
+    sim = Simulation(mini, [0] * len(rungs))
     state = sim.state
-    state.posture[:, 0] = np.resize(np.array(rungs), sim.world.n_segments)
+    for r, fire in enumerate(rungs):
+        state.posture[r, 0] = np.resize(np.array(fire), sim.world.n_segments)
     state.refresh_rung()
     killed = np.minimum(state.present, dead)
     state.present = state.present - killed
     state.civilian_dead = state.civilian_dead + killed
     before = state.present.copy()
-    for _ in range(hours):
-        displacement.move_people(state, sim.params, sim.world, np.zeros(state.runs, dtype=bool))
-    share = np.array(shares)[:, None]
-    assert (state.displaced <= np.floor(share * before)).all()
-    assert (state.present + state.displaced == before).all() and (state.present >= 0).all()
+    for hour in range(hours):
+        returns = np.full(state.runs, hour % 2 == 1)
+        displacement.move_people(state, sim.params, sim.world, returns)
+    assert (state.present + state.displaced == before).all()
+    assert (state.present >= 0).all() and (state.displaced >= 0).all()
 
 
 @SETTINGS

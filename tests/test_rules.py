@@ -159,28 +159,20 @@ def _move_people_for(sim: Simulation, hours: int) -> None:
         displacement.move_people(sim.state, sim.params, sim.world, np.zeros(sim.state.runs, dtype=bool))
 
 
-def _evacuate_under_armour(shares: list[float], hours: int = 72) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Armour on every April 2021 segment for ``hours``, one run per ``evacuating_share``: (population per
-    village, displaced and present per run and village)."""
-    sim = _april_2021([{"evacuating_share": share} for share in shares])
+def test_a_village_under_threat_empties_and_nobody_is_lost():
+    """Armour on every April 2021 segment for three days: every threatened village empties (but for the last
+    few: hourly flows are rounded down to whole people), the others keep everyone, and present + displaced is
+    the population throughout."""
+    sim = _april_2021([{}])
     sim.state.posture[...] = ARMOUR
     sim.state.refresh_rung()
-    _move_people_for(sim, hours)
-    return sim.world.village_population, sim.state.displaced, sim.state.present
-
-
-def test_an_evacuation_leaves_behind_those_who_stay_and_everyone_leaves_by_default():
-    """With a share of 0.6, every village under threat evacuates 60% of its people (to the person) and no more;
-    with the default share of 1, the same villages empty out
-    (but for the last few: hourly flows are rounded down to whole people)."""
-    pop, displaced_by_run, present_by_run = _evacuate_under_armour([0.6, 1.0])
-    (displaced, everyone), (present, left) = displaced_by_run, present_by_run
+    _move_people_for(sim, 72)
+    pop, displaced, present = sim.world.village_population, sim.state.displaced[0], sim.state.present[0]
     threatened = displaced > 0
     assert threatened.sum() >= 20
-    np.testing.assert_array_equal(displaced[threatened], np.floor(0.6 * pop[threatened]).astype(int))
     np.testing.assert_array_equal(present + displaced, pop)
-    assert (pop[threatened] - everyone[threatened] <= 20).all()  # hourly flows are rounded down to whole people
-    assert left[~threatened].sum() == pop[~threatened].sum()
+    assert (pop[threatened] - displaced[threatened] <= 20).all()
+    assert present[~threatened].sum() == pop[~threatened].sum()
 
 
 APRIL_2021_FRONT = ("golovnoi_water", "golovnoi_chorkuh", "kok_tash_posts", "kok_tash_chorkuh",

@@ -15,7 +15,7 @@ from sim.input.scenario import Scenario, load_scenario
 from sim.model import BorderModel
 from sim.rules import casualties, ceasefire
 from sim.rules.ceasefire import NO_CHANGE, Phase
-from sim.rules.escalation import arms_gate, first_use_divisor, move_postures
+from sim.rules.escalation import arms_gate
 from sim.rules.front import front_reach, open_front
 from sim.rules.orders import give_orders
 from tests.conftest import SCENARIOS, with_governments
@@ -92,45 +92,6 @@ def test_arms_gate_is_zero_below_the_threshold_and_one_at_full_tension():
     # a threshold per run, against tensions per run and segment
     gate = arms_gate(np.array([[0.7, 0.85, 1.0], [0.7, 0.85, 1.0]]), np.array([[0.7], [0.4]]))
     np.testing.assert_allclose(gate, [[0.0, 0.5, 1.0], [0.5, 0.75, 1.0]])
-
-
-def test_a_first_use_is_pooled_over_the_segments_at_a_sides_heaviest_rung():
-    """KG fires small arms on four segments (its heaviest) and is calm on one; TJ fires mortars on one segment and
-    small arms on three. TJ's mortars are already in use, so its small-arms segments climb to them freely, and
-    only its climb into armour, from its one mortar segment, is a first use. KG's climbs into mortars are one
-    decision (÷ n ** pooling) over the segments where it is not out-gunned (an out-gunned side answers in
-    kind instead). Three runs of a batch: pooling 0; pooling 1; pooling 0.5 with nobody out-gunned."""
-    own = np.array([[ARMED, ARMED, ARMED, ARMED, CALM],
-                    [MORTARS, ARMED, ARMED, ARMED, CALM]])
-    own = np.repeat(own[None], 3, axis=0)  # [R, 2, S]
-    outgunned = own[:, ::-1] > own
-    outgunned[2] = False
-    may_climb = own > CALM
-    pooling = np.array([0.0, 1.0, 0.5])[:, None, None]
-    divisor = first_use_divisor(own, outgunned, may_climb, pooling)
-    np.testing.assert_array_equal(divisor[0], np.ones(own.shape[1:]))
-    np.testing.assert_array_equal(divisor[1], [[1, 3, 3, 3, 1], [1, 1, 1, 1, 1]])  # KG out-gunned on segment 0
-    np.testing.assert_allclose(divisor[2], [[2, 2, 2, 2, 1], [1, 1, 1, 1, 1]])
-
-
-def _hours_with_a_first_mortar(pooling: float, hours: int = 1000) -> int:
-    """Of ``hours`` independent hours of small-arms fire on every April 2021 segment (one run of a batch each),
-    with mortars authorised to KG, how many see KG fire its first mortar somewhere."""
-    sim = Simulation(_scenario("april2021"), range(hours),
-                     {"escalate_rate": 0.2, "first_use_pooling": pooling, "tension_gain": 0.0})
-    state = sim.state
-    state.posture[:] = ARMED
-    state.refresh_rung()
-    state.authorised[:] = [MORTARS, ARMED]
-    move_postures(state, sim.params, sim.world, _draws(sim, 0), _no_suppression(sim))
-    return int((state.posture[:, KG] >= MORTARS).any(axis=1).sum())
-
-
-def test_pooling_makes_a_wide_fronts_first_use_as_slow_as_one_segments():
-    """43 segments, each climbing at 0.2 x 0.8 (the profile from small arms) per hour: unpooled, some segment
-    brings mortars in nearly every hour; pooled, the side does in ~15% of hours (1 - exp(-0.16))."""
-    assert _hours_with_a_first_mortar(0.0) > 950  # of 1000
-    assert 75 <= _hours_with_a_first_mortar(1.0) <= 250
 
 
 def _front(mini, runs: int = 4, **params: float) -> Simulation:

@@ -36,7 +36,7 @@ class Stream:
     ESCALATION = 1
     SPREAD = 2
     FRONT = 3
-    ADVANCE = 4
+    # 4: unused (a retired rule's); the numbers of the others stay as they were, and so do their draws
     VIOLATIONS = 5
     MILITARY = 6
     CIVILIANS = 7

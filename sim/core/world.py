@@ -119,7 +119,6 @@ class World:
     segment_disputed: np.ndarray  # bool[S]
     segment_resource: tuple[str, ...]
     water: np.ndarray  # bool[S]
-    roads: np.ndarray  # float[S]
     km_apart: np.ndarray  # float[S, S]
     nearest_village: np.ndarray  # int[2, S]
     village_side: np.ndarray  # int[V]

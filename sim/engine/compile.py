@@ -49,7 +49,6 @@ def compile_world(scenario: Scenario, params: ParamBatch) -> World:
         segment_disputed=np.asarray(geo.segment_disputed, dtype=bool),
         segment_resource=geo.segment_resource,
         water=np.array([r == "water" for r in geo.segment_resource]),
-        roads=np.array([r == "road" for r in geo.segment_resource], dtype=np.float64),
         km_apart=geo.segment_km_apart(),
         nearest_village=geo.nearest_villages(),
         village_side=np.asarray(geo.village_side),

@@ -10,12 +10,11 @@ The order within a step (``docs/ODD.md``, process overview and scheduling):
 6. sides escalate, retaliate and de-escalate;
 7. fire spreads to neighbouring segments;
 8. governments at war open fire along the front;
-9. an offensive's armour advances along the roads;
-10. sides break a ceasefire in force;
-11. fire inflicts casualties: soldiers and villages, crowds at the line, villages entered by an offensive;
-12. people evacuate or return; crowds gather at civil confrontations;
-13. the ceasefire machine advances, and orders follow it;
-14. the step's counters and peaks are recorded.
+9. sides break a ceasefire in force;
+10. fire inflicts casualties: soldiers and villages, crowds at the line, villages entered by an offensive;
+11. people evacuate or return; crowds gather at civil confrontations;
+12. the ceasefire machine advances, and orders follow it;
+13. the step's counters and peaks are recorded.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from sim.rules import casualties, ceasefire, crowds, displacement, escalation, f
 from sim.rules.tension import update_tension
 
 SCHEDULE = (
-    "triggers", "mediation", "orders", "tension", "incidents", "escalation", "spread", "front", "road advance",
+    "triggers", "mediation", "orders", "tension", "incidents", "escalation", "spread", "front",
     "violations", "casualties", "crowds under fire", "incursions", "displacement", "crowds gather", "ceasefire",
     "bookkeeping",
 )
@@ -83,12 +82,11 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
 
 def _engage(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, started: np.ndarray,
             suppress: np.ndarray, resolve: np.ndarray, hour: float) -> np.ndarray:
-    """The rules of a step from posture moves on (§3 lines 7-23 of the ODD)."""
+    """The rules of a step from posture moves on (§3 lines 7-22 of the ODD)."""
     dt = world.dt
     escalation.move_postures(state, p, world, draws, suppress)
     started |= front.spread(state, p, world, draws, suppress)
     started |= front.open_front(state, p, world, draws, suppress)
-    started |= front.advance_on_roads(state, p, world, draws, suppress)
     started |= ceasefire.break_ceasefire(state, p, world, draws, (1.0 - state.monitor_cover) / resolve[:, None])
     count_incidents(state, started)
 

@@ -96,19 +96,6 @@ SPECS: dict[str, ParameterSpec] = {
     "loss_escalation_gain": P(
         0.3, "per death in the last 24 h",
         "Escalation hazard multiplier (and de-escalation divisor) per recent own death nearby."),
-    "first_use_pooling": P(
-        0.0, "exponent (0-1)",
-        "How far a side's first use of a weapon that needs orders (mortars or heavier) is one decision for its whole "
-        "front: on the n segments where it would climb into a weapon it fires nowhere yet, each climb hazard is "
-        "divided by n ** pooling. 0 = every segment decides alone (the default); 1 = one decision per side.",
-        "not fitted (calibration/fitted.yaml keeps this default): fits with it free did not meet the calibration "
-        "goals (docs/calibration.md); "
-        "E07 saw no MLRS, drones or aircraft "
-        "(facts E07); E13's drones and MLRS came on 16 Sep, after the 14 Sep ceasefire (TJ GKNB via RIA; HRW)",
-        prior=(0.0, 1.0),
-        prior_reason=('0 (each segment brings a new weapon into the fight on its own) to 1 (one decision per '
-                      'side, however wide the front); E07 saw no MLRS, drones or aircraft (facts E07), E13 saw '
-                      'them only after the ceasefire of 14 Sep (TJ GKNB via RIA; HRW)')),
     "deescalate_rate": P(
         0.053, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
         "the same loss multiplier that drives escalation: losses keep fighting going).", FIRST_FIT),
@@ -167,20 +154,6 @@ SPECS: dict[str, ParameterSpec] = {
         prior_reason=("a local war's front reaching ~330 km (0.003/km: the whole mapped line, ~200 km end to "
                       'end) down to ~3 km (0.3/km: the next village); E07 stayed in the Batken and Leilek '
                       'sectors, 19 named sites (17-30) of 43 segments, ~70 km apart (calibration/episodes.yaml)')),
-    "road_advance_rate": P(
-        0.0, "per hour per road segment",
-        "Hazard that the armour of a side on the offensive (scenario governments.<side>.offensive) advances along a "
-        "road segment anywhere on the line (x dispute), once armed fire has begun and its government authorises "
-        "armour or heavier: it fires at armour there and enters the other side's nearest village, however far "
-        "from the fire. 0 = off (the default without calibration/fitted.yaml).",
-        "E07: tanks entered Internatsional on the Leilek road ~17:00 on 29 Apr 2021, ~70 km west of Golovnoi and "
-        "3 h after the mortars there (utrk.kg 56978; 24.kg 192151); the Tort-Kocho road section, Leilek's only road "
-        "link to the rest of KG, was blocked (utrk.kg 56978; RFE/RL 31236114)",
-        prior=(0.005, 1.0), log_prior=True,
-        prior_reason=("an offensive's armour reaching a road ~8 days after its orders (0.005/h) to within the "
-                      "hour (1/h); E07's tanks entered Internatsional on the Leilek road ~70 km from the fire "
-                      'at about the hour armour is dated, 3 h after the mortars at Golovnoi (utrk.kg 56978; '
-                      '24.kg 192151)')),
     "orders_loss_gain": P(
         0.0, "per own death in the last 24 h",
         "Urgency of orders: a pressed government's authorisation hazard is multiplied by 1 + gain x its own deaths "
@@ -360,17 +333,6 @@ SPECS: dict[str, ParameterSpec] = {
         "hand-set, not fitted (the threshold, evacuation_threshold, carries the fitted value); "
         "E07: >800 -> 20,000 -> 33,388 -> 40,649 evacuated over "
         "29 Apr-4 May (facts §2)"),
-    "evacuating_share": P(
-        1.0, "share of residents",
-        "Share of a village's residents who leave when it evacuates; the rest stay while the threat lasts (and can "
-        "be hit). 1 = everyone leaves (the default).",
-        "E07: 'some 20,000 people, mainly women and children' and '13,500 Kyrgyz, mainly women and children' "
-        "evacuated (RFE/RL 2021-04-30); not fitted (calibration/fitted.yaml keeps this default): fits with it free "
-        "did not meet the calibration goals (docs/calibration.md)",
-        prior=(0.4, 1.0),
-        prior_reason=("from under half of a village leaving (0.4) to everyone (1); E07 evacuees were 'mainly "
-                      "women and children' (RFE/RL 2021-04-30), 40,649 of the ~68,000 Kyrgyz who live nearest a"
-                      ' segment (24.kg 192886; docs/calibration.md)')),
     "return_rate": P(
         0.01, "per hour", "Share of the displaced who return each hour once the ceasefire holds.",
         "hand-set; E07 majority back by 12 May (IFRC MDRKG013)"),

@@ -6,8 +6,7 @@ A village's *threat* is the violence on each segment weighted by rung (rung / 5)
 were evacuated too, facts E13). Segments combine by ``threat_pooling``: 1 adds them up, 0 takes the
 strongest alone, values between add that share of the rest to the strongest (a sum grows with how finely the
 border is cut into segments). Above ``evacuation_threshold`` a share ``evacuation_rate`` of the people
-present leaves each hour, until ``evacuating_share`` of its living residents are gone; once the ceasefire
-holds and the threat has fallen below half the threshold, a share ``return_rate`` of the displaced comes
+present leaves each hour, until the village is empty; once the ceasefire holds and the threat has fallen below half the threshold, a share ``return_rate`` of the displaced comes
 back each hour. Flows are expected values rounded to whole people: evacuation is organised by the
 authorities (the KG Emergencies Ministry's district counts, facts §2), not a coin flip per family.
 """
@@ -61,7 +60,7 @@ def move_people(state: BatchState, p: ParamBatch, world: World, returns_allowed:
     threshold = p.col("evacuation_threshold")
     leaving = level > threshold
     out = np.where(leaving, np.floor(state.present * hazard_to_prob(p.col("evacuation_rate"), world.dt)), 0)
-    out = np.minimum(out.astype(np.int64), _still_leaving(state, p))
+    out = out.astype(np.int64)
     present = state.present - out
     displaced = state.displaced + out
     calm = (level < 0.5 * threshold) & returns_allowed[:, None]
@@ -69,12 +68,3 @@ def move_people(state: BatchState, p: ParamBatch, world: World, returns_allowed:
     back = np.minimum(back.astype(np.int64), displaced)
     state.present = present + back
     state.displaced = displaced - back
-
-
-def _still_leaving(state: BatchState, p: ParamBatch) -> np.ndarray:
-    """int[R, V]: how many more may leave each village before ``evacuating_share`` of its living residents
-    are displaced."""
-    share = p.col("evacuating_share")
-    living = state.present + state.displaced
-    cap = np.clip(np.floor(share * living).astype(np.int64) - state.displaced, 0, state.present)
-    return np.where(share >= 1.0, state.present, cap)

@@ -9,8 +9,7 @@ Each side has a *posture* on each segment: the rung it fires at.
   as for incidents) and by its own recent losses; the first armed shot (L0 → L1) also needs tension above
   ``arms_tension`` (:func:`arms_gate`; most incidents stay stones and blockades), and above it a civil
   confrontation disperses more slowly. Both are capped by what its government authorises and suppressed by a
-  ceasefire and by monitors; a side's first use of a weapon that needs orders may be pooled across its front
-  (:func:`first_use_divisor`). At parity a side steps down at ``deescalate_rate``; facing a lower opponent it
+  ceasefire and by monitors. At parity a side steps down at ``deescalate_rate``; facing a lower opponent it
   reciprocates at ``reciprocate_rate`` (both slowed by its recent losses); above its orders it drops to them.
 
 Each rule draws one uniform number per slot whatever the state (``sim.core.randomness``), so two runs with
@@ -21,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.ladder import ARMED, CALM, CIVIL
+from sim.core.ladder import CALM, CIVIL
 from sim.core.randomness import StepDraws, Stream
 from sim.core.state import BatchState, hazard_to_prob
 from sim.core.world import ParamBatch, World
@@ -53,23 +52,6 @@ def arms_gate(tension: np.ndarray, threshold: np.ndarray | float) -> np.ndarray:
     return np.clip((tension - threshold) / np.maximum(1.0 - threshold, 1e-9), 0.0, 1.0)
 
 
-def first_use_divisor(own: np.ndarray, outgunned: np.ndarray, may_climb: np.ndarray,
-                      pooling: np.ndarray | float) -> np.ndarray:
-    """By how much each side's climb on each segment is divided (float[R, 2, S], >= 1): ``n ** pooling`` on the
-    ``n`` segments where a side stands at the heaviest rung it fires anywhere and would climb into a weapon
-    that needs orders (mortars or heavier) that it has not yet used; 1 elsewhere. ``pooling`` broadcasts
-    against [R, 1, 1].
-
-    Why: mortars, armour, rockets and drones are brought into a fight by a command, not by each border post
-    on its own; with one independent climb per segment, a war on thirty segments brings the next weapon
-    thirty times as fast as a clash on one. 0 keeps every segment's decision its own; 1 makes a new weapon's
-    first use one decision per side however wide the front. Off (0) in the shipped parameters."""
-    side_top = own.max(axis=-1, keepdims=True)
-    first_use = (own == side_top) & (own >= ARMED) & ~outgunned & may_climb
-    n = first_use.sum(axis=-1, keepdims=True)
-    return np.where(first_use, np.maximum(n, 1) ** pooling, 1.0)
-
-
 def move_postures(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, suppress: np.ndarray) -> None:
     """One step of each side's decisions on each active segment.
 
@@ -94,9 +76,6 @@ def move_postures(state: BatchState, p: ParamBatch, world: World, draws: StepDra
     climb = col("escalate_rate") * profile * loss * np.exp(col("tension_gain") * (tension - 0.5))
     gate = arms_gate(tension, col("arms_tension"))
     climb = np.where(own == CIVIL, climb * gate, climb)
-    pooling = col("first_use_pooling")
-    if (pooling > 0).any():
-        climb = climb / first_use_divisor(own, outgunned, active & (own < cap), pooling)
     unsuppressed = (1.0 - suppress)[:, None, :]
     up_rate = np.where(outgunned, col("retaliate_rate"), climb) * unsuppressed * active
     may_rise = np.where(outgunned, own < answer_cap, own < cap)

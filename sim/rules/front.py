@@ -1,11 +1,9 @@
-"""How fire moves along the border: to neighbouring segments, along a front by order, down the roads.
+"""How fire moves along the border: to neighbouring segments, and along a front by order.
 
 * :func:`spread` — armed fire ignites neighbouring segments along the graph.
 * :func:`open_front` — a government at war (mortars or heavier authorised, armed fire somewhere) has its
   forces open fire along the disputed line: anywhere if it came into the episode deployed for war, fading
   with distance from the fire if its war grew out of a local incident (:func:`front_reach`).
-* :func:`advance_on_roads` — a side on the offensive whose government authorises armour sends it along the
-  roads anywhere on the line, however far from the fire (off in the shipped parameters).
 
 Each returns bool[R, S], the segments it brought out of calm (they count as incidents).
 """
@@ -14,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.ladder import ARMED, ARMOUR, CALM, N_RUNGS
+from sim.core.ladder import ARMED, CALM, N_RUNGS
 from sim.core.randomness import StepDraws, Stream
 from sim.core.state import BatchState, hazard_to_prob
 from sim.core.world import ParamBatch, World
@@ -88,24 +86,3 @@ def open_front(state: BatchState, p: ParamBatch, world: World, draws: StepDraws,
             * (1.0 - suppress)[:, None, :])
     opened = (u < hazard_to_prob(rate, world.dt)) & (state.posture < ARMED) & live[:, None, None]
     return _raise_postures(state, opened, ARMED)
-
-
-def advance_on_roads(state: BatchState, p: ParamBatch, world: World, draws: StepDraws,
-                     suppress: np.ndarray) -> np.ndarray:
-    """An offensive's armour goes for the roads: once armed fire has begun somewhere, a side on the offensive
-    whose government authorises armour (L3) or heavier fires at armour on each road segment where it fires
-    less, at ``road_advance_rate`` per hour × dispute (minus what a ceasefire or monitors suppress), whatever
-    its distance from the fire. Its armour is then in the other side's nearest village (``sim.rules.incursion``).
-
-    Why: in April 2021 tanks entered Internatsional on the Leilek road ~70 km west of Golovnoi about three
-    hours after the mortars there (utrk.kg 56978; 24.kg 192151). Off (0) in the shipped parameters."""
-    if not world.offensive.any() or not (p["road_advance_rate"] > 0).any():
-        return np.zeros(state.rung.shape, dtype=bool)
-    attackers = world.offensive[None, :] & (state.authorised >= ARMOUR)  # [R, 2]
-    live = attackers & (state.rung >= ARMED).any(axis=1)[:, None]
-    if not live.any():
-        return np.zeros(state.rung.shape, dtype=bool)
-    u = draws.uniform(Stream.ADVANCE, (2, world.n_segments))
-    rate = p.col("road_advance_rate") * world.roads * state.dispute * (1.0 - suppress)  # [R, S]
-    moved = (u < hazard_to_prob(rate, world.dt)[:, None, :]) & live[:, :, None] & (state.posture < ARMOUR)
-    return _raise_postures(state, moved, ARMOUR)
