@@ -226,3 +226,27 @@ def test_installed_command_prints_no_traceback(tmp_path, file, mutate, pattern):
     assert proc.stdout == ""
     assert re.search(pattern, proc.stderr), proc.stderr
     assert not out.exists()
+
+
+def test_a_scenario_names_a_parameter_set_or_a_file_not_both_and_only_a_known_set(tmp_path):
+    """``parameters: {set: fitted}`` is the calibration's published values; an unknown set, or a set and a file
+    together, is a clear error naming the field."""
+    import yaml
+
+    from sim.errors import UserError
+    from sim.input.parameters import PARAMETER_SETS
+    from sim.input.scenario import load_scenario
+
+    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
+    spec.update(geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
+                strategy=str(DATA / "strategies" / "none.yaml"))
+    path = tmp_path / "s.yaml"
+    for parameters, message in (({"set": "fited"}, "parameters.set: unknown parameter set 'fited'"),
+                                ({"set": "fitted", "file": "x.yaml"}, "either 'set'")):
+        path.write_text(yaml.safe_dump({**spec, "parameters": parameters}))
+        with pytest.raises(UserError, match=message):
+            load_scenario(path)
+    path.write_text(yaml.safe_dump({**spec, "parameters": {"set": "fitted"}}))
+    scenario = load_scenario(path)
+    assert PARAMETER_SETS["fitted"] in scenario.input_files
+    assert scenario.params["escalate_rate"] != 0.1  # the fitted value, not the default

@@ -29,6 +29,7 @@ from sim.calibration.simulator import (BACKGROUND_ONLY, DeadlinePassed, FitParam
 from sim.calibration.targets import Episode, TargetSet, sim_value
 from sim.errors import UserError
 from sim.experiments.ensemble import LocalExecutor, RunResult, RunTask, derive_seeds, run_ensemble
+from sim.input.parameters import PARAMETER_SETS
 from sim.output.results import file_sha256, git_commit, package_versions, portable_command, portable_path, write_text_atomic
 from sim.progress import progress, say
 
@@ -375,8 +376,8 @@ class OutputPaths:
         if quick:
             base = REPO / "results" / "calibration_quick"
             return cls(base / "fitted.yaml", base / "posterior.csv", base / "report")
-        return cls(REPO / "calibration" / "fitted.yaml", REPO / "calibration" / "posterior.csv",
-                   REPO / "results" / "calibration")
+        fitted = PARAMETER_SETS["fitted"]  # the full fit publishes the named set the scenarios use
+        return cls(fitted, fitted.parent / "posterior.csv", REPO / "results" / "calibration")
 
 
 def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, quick: bool) -> dict[str, Any]:
@@ -434,7 +435,7 @@ def write_fit(result: FitResult, paths: OutputPaths, episodes_file: Path, quick:
     write_text_atomic(paths.posterior, result.draws.to_csv(index=False, float_format="%.6g"))
     doc = fitted_document(result, paths, episodes_file, quick)
     header = ("# Written by `bordersim calibrate` (sim/calibration/fit.py): posterior medians of the fitted parameters.\n"
-              "# A scenario uses them with `parameters: {file: ../calibration/fitted.yaml}`; do not edit by hand.\n")
+              "# The named parameter set 'fitted': a scenario uses it with `parameters: {set: fitted}`; do not edit by hand.\n")
     write_text_atomic(paths.fitted, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
 
 

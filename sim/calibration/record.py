@@ -24,6 +24,7 @@ from sim.calibration.targets import DEFAULT_EPISODES_FILE, Episode, TargetSet, l
 from sim.errors import UserError
 from sim.experiments.ensemble import LocalExecutor, run_ensemble, tasks_for
 from sim.experiments.posterior import load_posterior
+from sim.input.scenario import parameter_file
 from sim.input.yamlio import read_yaml_mapping
 from sim.output.results import (atomic_dir, git_commit, package_versions, portable_path, write_json,
                                write_text_atomic)
@@ -118,10 +119,7 @@ def score_record(options: ScoreOptions) -> Path:
 def _parameter_file(scenario_path: str) -> Path | None:
     from sim.experiments.ensemble import _scenario
 
-    spec = _scenario(scenario_path, None).spec
-    if not spec.parameters.file:
-        return None
-    return (Path(scenario_path).parent / spec.parameters.file).resolve()
+    return parameter_file(Path(scenario_path), _scenario(scenario_path, None).spec)
 
 
 def manifest_basics() -> dict[str, Any]:

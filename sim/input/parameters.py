@@ -18,6 +18,14 @@ from typing import Any, Mapping
 from sim.errors import UserError
 from sim.input.yamlio import read_yaml_mapping, suggest
 
+REPO = Path(__file__).resolve().parents[2]
+
+PARAMETER_SETS: dict[str, Path] = {
+    "fitted": REPO / "calibration" / "fitted.yaml",
+}
+"""Named parameter sets a scenario can refer to (``parameters: {set: fitted}``): ``fitted`` is the values the
+calibration publishes (its posterior medians; ``bordersim calibrate`` writes them)."""
+
 HAND_SET = "hand-set (plausible value, not calibrated)"
 FIRST_FIT = ("fixed at the posterior median of a 17-parameter ABC-SMC fit to E07+E13, not refitted: fixing it "
              "keeps the fit to fewer dimensions (docs/calibration.md)")

@@ -30,8 +30,18 @@ def _level(value: str) -> str:
 
 
 class ParametersRef(StrictModel):
+    """Where a scenario's parameter values come from: a named set (``set: fitted``, the calibration's
+    published values), or a file of the same format relative to the scenario; overrides on top."""
+
+    set: str | None = None
     file: str | None = None
     overrides: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+    @pydantic.model_validator(mode="after")
+    def _one_source(self) -> "ParametersRef":
+        if self.set is not None and self.file is not None:
+            raise ValueError("give either 'set' (a named parameter set) or 'file', not both")
+        return self
 
 
 class InitialTension(StrictModel):
@@ -184,13 +194,31 @@ def load_scenario(path: str | Path, strategy: str | None = None) -> Scenario:
     registry = load_registry(reg_path)
     strat_path = strategy_path(path, strategy or spec.strategy, given=strategy is not None)
     strat = load_strategy(strat_path, registry, geography.segment_ids)
-    param_file = _existing(path, "parameters.file", base / spec.parameters.file) if spec.parameters.file else None
+    param_file = parameter_file(path, spec)
     params = parameters.resolve(param_file)
     params.update(parameters.checked(spec.parameters.overrides, f"{path}: parameters.overrides"))
     _check_tension(path, spec, geography)
     triggers = tuple(_resolve_trigger(path, i, t, spec, geography) for i, t in enumerate(spec.triggers))
     files = tuple(f for f in (path, geo_path, reg_path, strat_path, param_file) if f is not None)
     return Scenario(path, spec, geography, registry, strat, params, triggers, files, strat_path)
+
+
+def parameter_file(path: Path, spec: ScenarioSpec) -> Path | None:
+    """The file a scenario's parameters come from: its named set's (``parameters.set``), its own file
+    (``parameters.file``, relative to the scenario), or none (the defaults)."""
+    ref = spec.parameters
+    if ref.set is not None:
+        if ref.set not in parameters.PARAMETER_SETS:
+            raise UserError(f"{path}: parameters.set: unknown parameter set '{ref.set}'"
+                            f"{suggest(ref.set, parameters.PARAMETER_SETS)}")
+        named = parameters.PARAMETER_SETS[ref.set]
+        if not named.is_file():
+            raise UserError(f"{path}: parameters.set: the '{ref.set}' set has not been made yet "
+                            f"({named.name} missing); `bordersim calibrate` writes it")
+        return named
+    if ref.file is not None:
+        return _existing(path, "parameters.file", path.parent / ref.file)
+    return None
 
 
 def strategy_path(scenario_path: Path, name_or_path: str, given: bool = False) -> Path:
