@@ -71,10 +71,6 @@ class ParamBatch:
         """The value of a parameter every run shares (:data:`SHARED_IN_BATCH`)."""
         return self.values[name][0]
 
-    def run(self, i: int) -> dict[str, Any]:
-        """Run ``i``'s parameters as a plain mapping (profiles as tuples)."""
-        return {name: (tuple(v[i]) if v.ndim == 2 else float(v[i])) for name, v in self.values.items()}
-
 
 @dataclass(frozen=True)
 class Trigger:
@@ -115,7 +111,6 @@ class World:
     day_of_step: np.ndarray  # float[n_steps + 1]: day of the year at each step's start
     neighbours: np.ndarray  # float[S, S]: 1 for adjacent segments
     neighbour_counts: np.ndarray  # int[S, S]: the same as integers (exact sums)
-    neighbour_index: np.ndarray  # int[S, K]: each segment's neighbours, padded with S (a zero column)
     segment_disputed: np.ndarray  # bool[S]
     segment_resource: tuple[str, ...]
     water: np.ndarray  # bool[S]

@@ -86,7 +86,7 @@ class Simulation:
         """Drop every run but ``runs`` (int indices) from the batch."""
         self.state = self.state.select(runs)
         self.keys = self.keys[runs]
-        self.params = ParamBatch([self.params.run(i) for i in runs])
+        self.params = self.params.subset(runs)
 
 
 def run_batch(scenario: Scenario, seeds: Sequence[int],

@@ -20,11 +20,6 @@ def compile_world(scenario: Scenario, params: ParamBatch) -> World:
     threat_reach = np.maximum(float(params.first("threat_reach_km")), reach)
     threat_kernel = np.exp(-km[None, :, :] / threat_reach[:, None, None])
     neighbours = geo.segment_neighbours
-    width = max(1, int(neighbours.sum(axis=1).max()))
-    neighbour_index = np.full((n_seg, width), n_seg, dtype=np.int64)
-    for s in range(n_seg):
-        found = np.flatnonzero(neighbours[s])
-        neighbour_index[s, :found.size] = found
     tension = np.full(n_seg, spec.initial_tension.default)
     for seg, value in spec.initial_tension.segments.items():
         tension[geo.segment_index(seg)] = value
@@ -45,7 +40,6 @@ def compile_world(scenario: Scenario, params: ParamBatch) -> World:
                              dtype=np.float64),
         neighbours=neighbours,
         neighbour_counts=neighbours.astype(np.int64),
-        neighbour_index=neighbour_index,
         segment_disputed=np.asarray(geo.segment_disputed, dtype=bool),
         segment_resource=geo.segment_resource,
         water=np.array([r == "water" for r in geo.segment_resource]),
