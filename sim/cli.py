@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--min-acceptance", type=_share, help="give a generation up once it needs more than "
                      "population / this many simulations; lower it to let a long fit go on to a smaller epsilon "
                      "(default: 0.02)")
+    cal.add_argument("--method", choices=("pyabc", "batched"), default="pyabc",
+                     help="pyabc: one candidate at a time (a database, --resume, --scheduler); batched: each "
+                          "generation's candidates simulated together in batches of the engine (default: pyabc)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     score = sub.add_parser("score", help="score the model's forecasts of every documented episode against "
@@ -182,7 +185,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             workers=args.workers,
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
-            resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance))
+            resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance,
+            method=args.method))
     elif args.command == "score":
         from sim.calibration.record import DEFAULT_OUT, ScoreOptions, score_record
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.calibration.fit import FitSettings, OutputPaths, QUICK, fit, write_fit, resample
+from sim.calibration.fit import QUICK, FitSettings, OutputPaths, resample, write_fit
+from sim.calibration.method import run_fit
 from sim.calibration.targets import DEFAULT_EPISODES_FILE, load_targets
 from sim.errors import UserError
 from sim.progress import say
@@ -36,6 +37,7 @@ class CalibrateOptions:
     min_acceptance: float | None = None
     draws: int = 200
     predictive_runs: int = 100
+    method: str = "pyabc"
 
 
 def settings_for(options: CalibrateOptions) -> FitSettings:
@@ -43,7 +45,7 @@ def settings_for(options: CalibrateOptions) -> FitSettings:
     changes: dict[str, Any] = {"seed": options.seed, "quiet": options.quiet, "scheduler": options.scheduler,
                                "workers": options.workers or os.cpu_count() or 1, "params": options.params,
                                "history": options.history, "resume": options.resume,
-                               "replicates": options.replicates}
+                               "replicates": options.replicates, "method": options.method}
     if options.budget is not None:
         changes["budget"] = options.budget
         # a budget well above the default lets the fit run longer too (about 0.2 s per simulation per core)
@@ -97,7 +99,7 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
         report.out_of_sample(all_targets, settings, paths, n_draws, n_pred, options.quick)
         return paths
 
-    result = fit(chosen, settings)
+    result = run_fit(chosen, settings)
     result.draws = resample(result, n_draws, settings.seed + 1)
     predictions = report.predict_all(all_targets, result, settings, n_pred, options.quick)
     report.write_report(paths.report, all_targets, chosen, result, predictions, paths, options.quick)

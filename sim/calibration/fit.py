@@ -60,6 +60,9 @@ class FitSettings:
     replicates: int = 1
     """Runs of each episode per particle (``--replicates``); the distance is their mean. A simulation in
     ``budget`` is one particle, so it costs ``replicates`` runs of each episode."""
+    method: str = "pyabc"
+    """``pyabc``: one candidate at a time through pyabc (a database, resumable, Dask); ``batched``: each
+    generation's candidates simulated together in batches of the engine (``sim.calibration.smc``)."""
     min_ess_fraction: float = 0.1
     """The posterior is the last generation whose effective sample size is at least this share of the
     population. Why: a late generation can put nearly all its weight on one or two particles (an effective sample

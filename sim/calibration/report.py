@@ -507,7 +507,8 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
 def out_of_sample(targets: TargetSet, settings: "FitSettings", paths: "OutputPaths", n_draws: int, n_pred: int,
                   quick: bool) -> Path:
     """Fit on E07 alone and predict E13, and the reverse; tables in ``<report>/out_of_sample/``."""
-    from sim.calibration.fit import fit, predictive, predictive_values, resample
+    from sim.calibration.fit import predictive, predictive_values, resample
+    from sim.calibration.method import run_fit
 
     episodes = [e for e in targets.episodes.values() if e.kind == "episode"]
     if len(episodes) < 2:
@@ -517,7 +518,7 @@ def out_of_sample(targets: TargetSet, settings: "FitSettings", paths: "OutputPat
     folder = paths.report / "out_of_sample"
     sections, tables, fits = [], {}, {}
     for train in episodes:
-        res = fit(targets.select([train.id]), settings)
+        res = run_fit(targets.select([train.id]), settings)
         res.draws = resample(res, n_draws, settings.seed + 1)
         fits[train.id] = res
         for i, ep in enumerate(episodes):

@@ -1,0 +1,168 @@
+"""ABC-SMC over batches of candidate parameter vectors (``bordersim calibrate --method batched``).
+
+The same algorithm as the pyabc fit (population Monte Carlo ABC, Beaumont et al. 2009; Toni et al. 2009):
+generation 0 samples the priors; each later generation perturbs particles of the last one with a multivariate
+normal kernel (``KERNEL_SCALING`` times their weighted covariance), keeps the candidates whose distance is at
+most epsilon (the weighted median of the last generation's distances) and weights them by prior / proposal
+density. What differs is how candidates are simulated: a whole batch of them at once, each episode as one
+batch of the engine (a run per candidate and replicate, each with its own parameters), instead of one
+candidate at a time. A candidate is given up, and its remaining episodes skipped, as soon as its distance's
+lower bound exceeds epsilon, as in :class:`sim.calibration.simulator.Simulator`; its seeds are those the
+pyabc fit would give it (``seeds_for``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import numpy as np
+import pandas as pd
+
+from sim.calibration.fit import (KERNEL_SCALING, FitResult, FitSettings, effective_sample_size, fixed_values,
+                                 weighted_quantile)
+from sim.calibration.simulator import FitParameter, _scenario, free_parameters, seeds_for
+from sim.calibration.targets import Episode, TargetSet, distance, distance_lower_bound, sim_value
+from sim.engine.batch import run_batch
+from sim.engine.outcomes import rows
+from sim.errors import UserError
+from sim.progress import say
+
+
+def simulate_candidates(episodes: tuple[Episode, ...], params: list[FitParameter], sampled: np.ndarray,
+                        epsilon: float, base_seed: int, replicates: int, censor: bool) -> np.ndarray:
+    """float[M]: each candidate's mean distance over its replicates (inf where given up above ``epsilon``)."""
+    n = sampled.shape[0]
+    values = [{p.name: p.to_value(float(x)) for p, x in zip(params, row)} for row in sampled]
+    seeds = [seeds_for(v, base_seed, len(episodes) * replicates) for v in values]
+    position = {e.id: i for i, e in enumerate(episodes)}
+    limit = epsilon * replicates
+    spent = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    for episode in sorted(episodes, key=lambda e: e.duration_hours):
+        going = np.flatnonzero(alive)
+        if going.size == 0:
+            break
+        fitted = episode.fitted_targets()
+        owner = np.tile(going, replicates)  # the candidate of each run: replicate r of candidate i is run r*k + i
+        replicate = np.repeat(np.arange(replicates), going.size)
+        run_seeds = [seeds[c][r * len(episodes) + position[episode.id]] for c, r in zip(owner, replicate)]
+        bounds = np.zeros(owner.size)
+
+        def give_up(summary: dict[str, np.ndarray], which: np.ndarray) -> np.ndarray:
+            bounds[which] = [distance_lower_bound(run, fitted) for run in rows(summary)]
+            over = spent + np.bincount(owner, weights=bounds, minlength=n) > limit
+            return over[owner[which]]
+
+        result = run_batch(_scenario(str(episode.scenario)), run_seeds, [values[c] for c in owner],
+                           read_at_hours=episode.read_at_hours,
+                           stop=None if math.isinf(epsilon) else give_up)
+        for c, summary in zip(owner, result.summary_rows()):
+            run = {t.key: sim_value(summary, t.reads, episode, censor) for t in episode.targets}
+            spent[c] += distance(run, fitted)
+        alive &= spent <= limit
+    out = spent / replicates
+    out[~alive] = math.inf
+    return out
+
+
+def _log_kernel(x: np.ndarray, centres: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    """log N(x_i; centre_j, L L^T) for every i, j (float[N, M]), up to a constant shared by all."""
+    diff = x[:, None, :] - centres[None, :, :]
+    z = np.linalg.solve(chol[None, None, :, :], diff[..., None])[..., 0]
+    return -0.5 * (z * z).sum(axis=-1)
+
+
+def fit_batched(targets: TargetSet, settings: FitSettings) -> FitResult:
+    """ABC-SMC with each generation's candidates simulated in batches; returns the posterior generation."""
+    if settings.resume or settings.history is not None or settings.scheduler is not None:
+        raise UserError("--method batched keeps no database and runs on this machine: drop --history, --resume "
+                        "and --scheduler, or use --method pyabc")
+    params = free_parameters(targets, list(settings.params) if settings.params else None)
+    episodes = tuple(targets.episodes.values())
+    low = np.array([p.sampled_bounds[0] for p in params])
+    high = np.array([p.sampled_bounds[1] for p in params])
+    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 0x5AC]))
+    n = settings.population
+    started = time.time()
+    deadline = started + 60.0 * settings.walltime_minutes
+    say(f"calibrate: fitting {len(params)} parameters to {len(targets.fitted_targets())} targets of "
+        f"{', '.join(e.id for e in episodes)} in batches of {n}: at most {settings.generations} generations / "
+        f"{settings.budget} simulations / {settings.walltime_minutes:g} min", settings.quiet)
+
+    def simulate(sampled: np.ndarray, epsilon: float) -> np.ndarray:
+        return simulate_candidates(episodes, params, sampled, epsilon, settings.seed, settings.replicates,
+                                   targets.censor_at_end)
+
+    particles = low + (high - low) * rng.random((n, len(params)))
+    dists = simulate(particles, math.inf)
+    weights = np.full(n, 1.0 / n)
+    simulations = n
+    populations = [(particles, weights, dists)]
+    gens = [{"generation": 0, "epsilon": math.inf, "samples": n, "acceptance": 1.0,
+             "effective_sample_size": float(n)}]
+    for t in range(1, settings.generations):
+        epsilon = weighted_quantile(dists, weights, 0.5)
+        cov = KERNEL_SCALING * np.atleast_2d(np.cov(particles, rowvar=False, aweights=weights))
+        chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(params)))
+        kept: list[np.ndarray] = []
+        kept_d: list[np.ndarray] = []
+        tried = 0
+        complete = False
+        while simulations < settings.budget and time.time() < deadline:
+            batch = min(n, settings.budget - simulations)
+            proposal = _propose(rng, particles, weights, chol, low, high, batch)
+            d = simulate(proposal, epsilon)
+            simulations += batch
+            tried += batch
+            kept.append(proposal[d <= epsilon])
+            kept_d.append(d[d <= epsilon])
+            if sum(len(k) for k in kept) >= n:
+                complete = True
+                break
+            if tried > n / settings.min_acceptance:
+                break
+        if not complete:
+            say(f"calibrate: generation {t} did not finish (budget, wall time or acceptance below "
+                f"{settings.min_acceptance:g}); the last complete generation is kept", settings.quiet)
+            break
+        new = np.concatenate(kept)[:n]
+        new_d = np.concatenate(kept_d)[:n]
+        log_k = _log_kernel(new, particles, chol)
+        top = log_k.max(axis=1, keepdims=True)
+        proposal_density = (np.exp(log_k - top) * weights[None, :]).sum(axis=1) * np.exp(top[:, 0])
+        new_w = 1.0 / proposal_density
+        new_w /= new_w.sum()
+        particles, weights, dists = new, new_w, new_d
+        populations.append((particles, weights, dists))
+        gens.append({"generation": t, "epsilon": float(epsilon), "samples": tried, "acceptance": n / tried,
+                     "effective_sample_size": round(effective_sample_size(weights), 1)})
+        say(f"calibrate: generation {t}: epsilon {epsilon:.4g}, acceptance {n / tried:.3f}, effective sample "
+            f"size {effective_sample_size(weights):.1f}, {simulations} simulations, {time.time() - started:.0f} s",
+            settings.quiet)
+    floor = settings.min_ess_fraction * n
+    chosen = max(g["generation"] for g in gens if g["effective_sample_size"] >= floor)
+    particles, weights, _ = populations[chosen]
+    frame = pd.DataFrame({p.name: [p.to_value(v) for v in particles[:, i]] for i, p in enumerate(params)})
+    result = FitResult(params, frame, weights, gens, simulations, time.time() - started, [e.id for e in episodes],
+                       settings, posterior_generation=chosen, fixed=fixed_values(episodes, params, targets))
+    say(f"calibrate: {len(gens)} generations, {simulations} simulations, posterior generation {chosen}, epsilon "
+        f"{result.final_epsilon:.3g}, effective sample size {result.ess:.1f} of {n}, {result.walltime_s:.0f} s",
+        settings.quiet)
+    return result
+
+
+def _propose(rng: np.random.Generator, particles: np.ndarray, weights: np.ndarray, chol: np.ndarray,
+             low: np.ndarray, high: np.ndarray, count: int) -> np.ndarray:
+    """``count`` perturbed particles inside the prior's box (redrawn until inside)."""
+    out = np.empty((count, particles.shape[1]))
+    todo = np.arange(count)
+    for _ in range(1000):
+        parents = rng.choice(len(particles), size=todo.size, p=weights)
+        draw = particles[parents] + rng.standard_normal((todo.size, particles.shape[1])) @ chol.T
+        inside = ((draw >= low) & (draw <= high)).all(axis=1)
+        out[todo[inside]] = draw[inside]
+        todo = todo[~inside]
+        if todo.size == 0:
+            return out
+    raise UserError("calibrate: the perturbation kernel keeps proposing outside the priors")
+
