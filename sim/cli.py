@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--min-acceptance", type=_share, help="give a generation up once it needs more than "
                      "population / this many simulations; lower it to let a long fit go on to a smaller epsilon "
                      "(default: 0.02)")
+    cal.add_argument("--cross-validate", action="store_true",
+                     help="leave each episode out: fit on the others (batched), predict it, score it against "
+                          "baselines into results/validation/leave_one_out/ (or --out)")
     cal.add_argument("--method", choices=("pyabc", "batched"), default="pyabc",
                      help="pyabc: one candidate at a time (a database, --resume, --scheduler); batched: each "
                           "generation's candidates simulated together in batches of the engine (default: pyabc)")
@@ -186,7 +189,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
             resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance,
-            method=args.method))
+            method=args.method, cross_validate=args.cross_validate))
     elif args.command == "score":
         from sim.calibration.record import DEFAULT_OUT, ScoreOptions, score_record
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

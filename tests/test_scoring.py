@@ -94,3 +94,40 @@ def test_score_command_writes_the_validation_folder(tmp_path, capsys):
     assert "which the fit never saw" in (out / "report.md").read_text()
     assert main(["score", "--episodes-file", str(episodes), "--episodes", "C", "--out", str(tmp_path / "x")]) == 2
     assert "unknown episode" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_leave_one_out_fits_without_each_episode_and_scores_it(tmp_path, capsys):
+    """The cross-validation protocol end to end on a tiny budget: one fit per held-out episode, each scored
+    against the other episodes' record and zero; nothing written for a file with too few episodes."""
+    import pandas as pd
+    import yaml
+
+    from sim.cli import main
+    from tests.conftest import DATA
+
+    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
+    spec.update(geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
+                strategy=str(DATA / "strategies" / "none.yaml"))
+    scenario = tmp_path / "mini.yaml"
+    scenario.write_text(yaml.safe_dump(spec, sort_keys=False))
+    episodes = {}
+    for eid, dead in (("A", 0), ("B", 1), ("C", 3)):
+        episodes[eid] = {"title": eid, "scenario": str(scenario), "targets": {
+            "deaths_kg": {"output": "deaths_kg", "point": dead, "range": [0, dead + 1], "sources": ["t"]},
+            "max_rung": {"output": "max_rung", "point": 2, "range": [1, 3], "sources": ["t"]}}}
+    path = tmp_path / "episodes.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "episodes": episodes}))
+    out = tmp_path / "loo"
+    args = ["calibrate", "--cross-validate", "--episodes-file", str(path), "--population", "8", "--generations",
+            "2", "--budget", "40", "--params", "escalate_rate", "--out", str(out), "--quiet", "--workers", "1"]
+    assert main(args) == 0
+    assert {p.name for p in out.iterdir()} == {"scores.csv", "fits.csv", "report.md", "pit.png", "manifest.json"}
+    scores = pd.read_csv(out / "scores.csv")
+    assert sorted(scores["episode"].unique()) == ["A", "B", "C"] and (scores["reference_size"] == 2).all()
+    assert len(pd.read_csv(out / "fits.csv")) == 3
+    two = tmp_path / "two.yaml"
+    two.write_text(yaml.safe_dump({"version": 1, "episodes": {k: episodes[k] for k in ("A", "B")}}))
+    assert main(["calibrate", "--cross-validate", "--episodes-file", str(two), "--population", "8",
+                 "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert not (tmp_path / "x").exists()
+    assert "needs at least three episodes" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ class CalibrateOptions:
     draws: int = 200
     predictive_runs: int = 100
     method: str = "pyabc"
+    cross_validate: bool = False
 
 
 def settings_for(options: CalibrateOptions) -> FitSettings:
@@ -59,8 +61,6 @@ def settings_for(options: CalibrateOptions) -> FitSettings:
         changes["generations"] = options.generations
     if options.min_acceptance is not None:
         changes["min_acceptance"] = options.min_acceptance
-    import dataclasses
-
     return dataclasses.replace(base, **changes)
 
 
@@ -88,6 +88,14 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
     from sim.calibration import report
 
     all_targets = load_targets(options.episodes_file)          # checked before anything is run or written
+    if options.cross_validate:
+        from sim.calibration.crossval import DEFAULT_OUT, CrossValidation, cross_validate
+
+        targets = all_targets.select(list(options.episodes) if options.episodes else list(all_targets.episodes))
+        settings = dataclasses.replace(settings_for(options), method="batched")
+        out = Path(options.out) if options.out is not None else DEFAULT_OUT
+        cross_validate(targets, CrossValidation(settings, 40 if options.quick else options.draws, out))
+        return OutputPaths.choose(options.out, options.quick)
     chosen = all_targets.select(list(options.episodes) if options.episodes else None)
     settings = settings_for(options)
     check_history(options)
