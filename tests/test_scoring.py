@@ -131,3 +131,8 @@ def test_leave_one_out_fits_without_each_episode_and_scores_it(tmp_path, capsys)
                  "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert not (tmp_path / "x").exists()
     assert "needs at least three episodes" in capsys.readouterr().err
+
+
+def test_an_episode_is_worse_than_zero_only_on_its_average():
+    episodes = np.array(["A", "A", "B", "B"])
+    assert scoring.worse_than_zero(episodes, np.array([0.1, 0.5, 0.0, 0.2]), np.array([0.3, 0.4, 0.0, 0.1])) == ["B"]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim.calibration.fit import FitSettings, predictive, resample
 from sim.calibration.record import plot_pit, summary_table
-from sim.calibration.scoring import SCORED_OUTPUTS, score, skill
+from sim.calibration.scoring import SCORED_OUTPUTS, score, skill, worse_than_zero
 from sim.calibration.smc import fit_batched
 from sim.calibration.targets import TargetSet
 from sim.errors import UserError
@@ -110,7 +110,7 @@ def report_markdown(frame: pd.DataFrame, fits: pd.DataFrame, plan: CrossValidati
         lines.append(f"| {r.output} | {r.figures} | {r.crps:.2f} | {r.crps_reference:.2f} | {r.crps_zero:.2f} | "
                      f"{r.skill_vs_reference:.2f} | {r.skill_vs_zero:.2f} | {r.interval_skill_vs_reference:.2f} | "
                      f"{r.coverage_50:.0%} | {r.coverage_90:.0%} |")
-    worse = sorted(set(deaths.loc[deaths["crps"] > deaths["crps_zero"], "episode"]))
+    worse = worse_than_zero(deaths["episode"].to_numpy(), deaths["crps"].to_numpy(), deaths["crps_zero"].to_numpy())
     lines += ["", f"Deaths, both sides: skill {skill(deaths['crps'].to_numpy(), deaths['crps_reference'].to_numpy()):.2f} "
               f"against the reference class, {skill(deaths['crps'].to_numpy(), deaths['crps_zero'].to_numpy()):.2f} "
               f"against zero; held-out episodes forecast worse than zero would: {', '.join(worse) or 'none'}. "

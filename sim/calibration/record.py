@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calibration.scoring import SCORED_OUTPUTS, Scored, score, skill
+from sim.calibration.scoring import SCORED_OUTPUTS, Scored, score, skill, worse_than_zero
 from sim.calibration.targets import DEFAULT_EPISODES_FILE, Episode, TargetSet, load_targets
 from sim.errors import UserError
 from sim.experiments.ensemble import LocalExecutor, run_ensemble, tasks_for
@@ -175,7 +175,7 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
         lines += ["", f"Deaths, both sides together: skill {_fmt(skill(deaths['crps'].to_numpy(), deaths['crps_reference'].to_numpy()))} "
                   f"against the reference class and {_fmt(skill(deaths['crps'].to_numpy(), deaths['crps_zero'].to_numpy()))} "
                   f"against zero; episodes whose deaths the model forecasts worse than zero would: "
-                  f"{', '.join(sorted(set(deaths.loc[deaths['crps'] > deaths['crps_zero'], 'episode']))) or 'none'}. "
+                  f"{', '.join(worse_than_zero(deaths['episode'].to_numpy(), deaths['crps'].to_numpy(), deaths['crps_zero'].to_numpy())) or 'none'}. "
                   f"Coverage of all {len(held)} out-of-sample figures: {held['in50'].mean():.0%} inside the 50% "
                   f"interval (calibrated: 50%), {held['in90'].mean():.0%} inside the 90% interval (90%). "
                   "PIT histogram: `pit.png`."]

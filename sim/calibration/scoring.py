@@ -108,6 +108,16 @@ def score(episode: str, output: str, simulated: np.ndarray, documented: float,
     )
 
 
+def worse_than_zero(episodes: np.ndarray, crps_model: np.ndarray, crps_zero: np.ndarray) -> list[str]:
+    """The episodes whose figures the model forecasts worse, on average, than a forecast of zero would."""
+    frame = {}
+    for e, m, z in zip(episodes, crps_model, crps_zero):
+        total = frame.setdefault(e, [0.0, 0.0])
+        total[0] += m
+        total[1] += z
+    return sorted(e for e, (m, z) in frame.items() if m > z + 1e-9)
+
+
 def skill(score_model: np.ndarray, score_baseline: np.ndarray) -> float:
     """``1 - mean model score / mean baseline score`` over the figures where both exist (NaN if none)."""
     ok = ~(np.isnan(score_model) | np.isnan(score_baseline))
