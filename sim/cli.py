@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "baselines into results/validation/leave_one_out/ (or --out)")
     cal.add_argument("--method", choices=("pyabc", "batched"), default="pyabc",
                      help="pyabc: one candidate at a time (a database, --resume, --scheduler); batched: each "
-                          "generation's candidates simulated together in batches of the engine (default: pyabc)")
+                          "generation's candidates simulated together in batches of the engine, split over "
+                          "--workers processes (default: pyabc)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
     score = sub.add_parser("score", help="score the model's forecasts of every documented episode against "

@@ -25,6 +25,7 @@ from sim.calibration.targets import Episode, TargetSet, distance, distance_lower
 from sim.engine.batch import run_batch
 from sim.engine.outcomes import rows
 from sim.errors import UserError
+from sim.experiments.ensemble import LocalExecutor
 from sim.progress import say
 
 
@@ -65,6 +66,11 @@ def simulate_candidates(episodes: tuple[Episode, ...], params: list[FitParameter
     return out
 
 
+def _simulate_chunk(task: tuple) -> np.ndarray:
+    """:func:`simulate_candidates` of one chunk of candidates (the unit of work of a worker process)."""
+    return simulate_candidates(*task)
+
+
 def _log_kernel(x: np.ndarray, centres: np.ndarray, chol: np.ndarray) -> np.ndarray:
     """log N(x_i; centre_j, L L^T) for every i, j (float[N, M]), up to a constant shared by all."""
     diff = x[:, None, :] - centres[None, :, :]
@@ -84,15 +90,30 @@ def fit_batched(targets: TargetSet, settings: FitSettings) -> FitResult:
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 0x5AC]))
     n = settings.population
     started = time.time()
-    deadline = started + 60.0 * settings.walltime_minutes
     say(f"calibrate: fitting {len(params)} parameters to {len(targets.fitted_targets())} targets of "
         f"{', '.join(e.id for e in episodes)} in batches of {n}: at most {settings.generations} generations / "
-        f"{settings.budget} simulations / {settings.walltime_minutes:g} min", settings.quiet)
+        f"{settings.budget} simulations / {settings.walltime_minutes:g} min, {max(1, settings.workers)} "
+        f"process(es)", settings.quiet)
+    workers = max(1, settings.workers)
 
     def simulate(sampled: np.ndarray, epsilon: float) -> np.ndarray:
-        return simulate_candidates(episodes, params, sampled, epsilon, settings.seed, settings.replicates,
-                                   targets.censor_at_end)
+        """Each candidate's distance; the candidates are split over the worker processes, which changes no
+        number (a candidate's runs and its giving up depend on it alone)."""
+        chunks = np.array_split(np.arange(len(sampled)), workers)
+        tasks = [(episodes, params, sampled[c], epsilon, settings.seed, settings.replicates, targets.censor_at_end)
+                 for c in chunks if c.size]
+        return np.concatenate(list(executor.map(_simulate_chunk, tasks)))
 
+    with LocalExecutor(workers) as executor:
+        return _generations(targets, settings, params, episodes, rng, low, high, started, simulate)
+
+
+def _generations(targets: TargetSet, settings: FitSettings, params: list[FitParameter],
+                 episodes: tuple[Episode, ...], rng: np.random.Generator, low: np.ndarray, high: np.ndarray,
+                 started: float, simulate) -> FitResult:
+    """The generations of the fit, candidates simulated by ``simulate(sampled, epsilon)``."""
+    n = settings.population
+    deadline = started + 60.0 * settings.walltime_minutes
     particles = low + (high - low) * rng.random((n, len(params)))
     dists = simulate(particles, math.inf)
     weights = np.full(n, 1.0 / n)
