@@ -25,7 +25,7 @@ from sim.calibration.fit import (GENERATION_GIVEN_UP, FitSettings, _ProgressHand
 from sim.calibration.report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
                                    documented_percentile, edge_verdict, misfit_breakdown, misfit_markdown)
 from sim.calibration.simulator import ScaledDistance, Simulator, free_parameters, replicate_key, run_summary  # noqa: E402
-from sim.calibration.targets import distance, load_targets  # noqa: E402
+from sim.calibration.targets import TargetSet, distance, load_targets  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.engine.outcomes import CUMULATIVE  # noqa: E402
 from sim.errors import UserError  # noqa: E402
@@ -67,6 +67,19 @@ def episodes_file(tmp_path: Path, targets: dict[str, dict], scenario: Path, ids=
     return path
 
 
+def synthetic_targets(tmp_path: Path, truth: dict[str, float]) -> tuple[TargetSet, Path]:
+    """Targets simulated at known parameters on the violent test border: the quartiles of 30 runs of six
+    outputs. One episode counted twice (two 'episodes' on the same scenario): more data per parameter vector."""
+    scenario = mini_scenario(tmp_path, violent=True)
+    runs = pd.DataFrame([run_summary(str(scenario), seed, truth) for seed in range(30)])
+    targets = {}
+    for out in ("injured_kg", "injured_tj", "deaths_kg", "deaths_tj", "max_rung", "segments_involved"):
+        q25, q50, q75 = np.quantile(runs[out].astype(float), [0.25, 0.5, 0.75])
+        targets[out] = {"output": out, "point": float(q50), "range": [float(q25), float(q75)],
+                        "sources": ["simulated at known parameters"]}
+    return load_targets(episodes_file(tmp_path, targets, scenario, ids=("SYN1", "SYN2"))), scenario
+
+
 def test_the_shipped_episodes_file_is_valid_and_maps_to_model_outputs():
     ts = load_targets()
     assert {"E07", "E13", "BASELINE"} <= set(ts.episodes)
@@ -82,15 +95,7 @@ def test_the_shipped_episodes_file_is_valid_and_maps_to_model_outputs():
 def test_parameter_recovery_on_the_mini_border(tmp_path):
     """Data simulated at known parameters is fitted back inside the posterior's 90% interval."""
     truth = {"escalate_rate": 0.08, "military_casualty_rate": 0.6}
-    scenario = mini_scenario(tmp_path, violent=True)
-    runs = pd.DataFrame([run_summary(str(scenario), seed, truth) for seed in range(30)])
-    targets = {}
-    for out in ("injured_kg", "injured_tj", "deaths_kg", "deaths_tj", "max_rung", "segments_involved"):
-        q25, q50, q75 = np.quantile(runs[out].astype(float), [0.25, 0.5, 0.75])
-        targets[out] = {"output": out, "point": float(q50), "range": [float(q25), float(q75)],
-                        "sources": ["simulated at known parameters"]}
-    # one episode run twice per simulation (two 'episodes' on the same scenario): more data per parameter vector
-    ts = load_targets(episodes_file(tmp_path, targets, scenario, ids=("SYN1", "SYN2")))
+    ts, scenario = synthetic_targets(tmp_path, truth)
     result = fit(ts, FitSettings(population=30, generations=3, budget=1200, walltime_minutes=10.0, workers=1,
                                  seed=3, quiet=True, params=tuple(truth)))
     for name, value in truth.items():
@@ -558,14 +563,7 @@ def test_batched_abc_smc_recovers_parameters_on_the_mini_border(tmp_path):
     from sim.calibration.smc import fit_batched
 
     truth = {"escalate_rate": 0.08, "military_casualty_rate": 0.6}
-    scenario = mini_scenario(tmp_path, violent=True)
-    runs = pd.DataFrame([run_summary(str(scenario), seed, truth) for seed in range(30)])
-    targets = {}
-    for out in ("injured_kg", "injured_tj", "deaths_kg", "deaths_tj", "max_rung", "segments_involved"):
-        q25, q50, q75 = np.quantile(runs[out].astype(float), [0.25, 0.5, 0.75])
-        targets[out] = {"output": out, "point": float(q50), "range": [float(q25), float(q75)],
-                        "sources": ["simulated at known parameters"]}
-    ts = load_targets(episodes_file(tmp_path, targets, scenario, ids=("SYN1", "SYN2")))
+    ts, _ = synthetic_targets(tmp_path, truth)
     settings = FitSettings(population=60, generations=4, budget=3000, walltime_minutes=10.0, workers=1, seed=3,
                            quiet=True, params=tuple(truth), method="batched")
     result = fit_batched(ts, settings)
