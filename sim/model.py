@@ -19,7 +19,7 @@ import numpy as np
 from sim.agents import BorderPost, Government, Mediator, Village
 from sim.core.state import BatchState
 from sim.engine.batch import Simulation
-from sim.engine.outcomes import METRICS, PHASE_NAMES, measure, rows, summarise as summarise_batch
+from sim.engine.outcomes import METRICS, measure, phase_names, rows, summarise as summarise_batch
 from sim.input.geography import SIDES
 from sim.input.scenario import Scenario, load_scenario
 from sim.rules import ceasefire as ceasefire_rules
@@ -54,7 +54,6 @@ class CeasefireView:
     """The ceasefire machine of run 0 (``sim.rules.ceasefire``): its phase, counters and dated transitions,
     with the history of phases entered (hour, name)."""
 
-    _HOURS = ("since_hour", "quiet_hours", "hours_violated")
     _COUNTS = ("agreements", "violations", "relapses", "collapses")
     _FLAGS = ("collapsed", "rearmed_in_lull")
     _DATES = ("first_talks_hour", "first_agreed_hour", "first_stabilised_hour", "first_withdrawal_hour",
@@ -181,7 +180,7 @@ class BorderModel(mesa.Model):
         if self.record_series:
             metrics = measure(self.sim.state, self.world)
             self.metrics = {name: values[0].item() for name, values in metrics.items()}
-            self.metrics["ceasefire_phase"] = str(PHASE_NAMES[self.metrics["ceasefire_phase"]])
+            self.metrics["ceasefire_phase"] = str(phase_names(self.metrics["ceasefire_phase"]))
             self.datacollector.collect(self)
 
 
