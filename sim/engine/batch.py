@@ -41,6 +41,10 @@ class BatchResult:
     peak_rung: np.ndarray  # int[R, S]
     stopped_early: np.ndarray  # bool[R]
 
+    @property
+    def runs(self) -> int:
+        return int(self.peak_rung.shape[0])
+
     def summary_rows(self) -> list[dict[str, Any]]:
         return outcomes.rows(self.summaries)
 
