@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runs", type=_positive_int, help="number of runs (default: the scenario's)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
     run.add_argument("--strategy", help="mediation strategy name or file, replacing the scenario's")
+    run.add_argument("--account", help="run under one party's account of a contested fact (the scenario's "
+                     "'accounts'); default: the scenario as written, taking no side")
     run.add_argument("--workers", type=_positive_int, help="processes to use (default: all cores)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.add_argument("--posterior", action="store_true",
@@ -155,7 +157,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sim.experiments.simulate import RunOptions, run_scenario
 
         run_scenario(args.scenario, RunOptions(args.seed, args.runs, args.out, args.strategy,
-                                               args.workers, args.quiet, args.posterior, args.fitted))
+                                               args.workers, args.quiet, args.posterior, args.fitted,
+                                               args.account))
     elif args.command == "validate":
         from sim.input.scenario import load_scenario
 

@@ -231,3 +231,37 @@ def test_run_with_posterior_but_no_calibration_is_a_clear_error(tmp_path, capsys
     assert code == 2
     assert "run `bordersim calibrate` first" in capsys.readouterr().err
     assert not (tmp_path / "res").exists()
+
+
+def test_a_contested_account_is_applied_only_when_asked_and_named_in_the_outputs(tmp_path, capsys):
+    """Scenarios take no side by default; ``--account`` applies one party's reading, and the report and the
+    manifest say which; an unknown account is a clear error."""
+    import yaml
+
+    from sim.input.scenario import load_scenario
+    from tests.conftest import DATA
+
+    spec = yaml.safe_load(MINI.read_text())
+    spec["accounts"] = {"kg_reading": {"says": "KG accounts: TJ forces entered the villages",
+                                       "governments": {"TJ": {"offensive": True}}}}
+    scenario = tmp_path / "mini.yaml"
+    scenario.write_text(yaml.safe_dump(spec, sort_keys=False))
+    for name in ("mini_geography.yaml", "mediators.yaml"):
+        (tmp_path / name).write_text((DATA / name).read_text())
+    (tmp_path / "strategies").mkdir()
+    (tmp_path / "strategies" / "none.yaml").write_text((DATA / "strategies" / "none.yaml").read_text())
+
+    as_written, kg = load_scenario(scenario), load_scenario(scenario, account="kg_reading")
+    assert not as_written.spec.governments.TJ.offensive and kg.spec.governments.TJ.offensive
+    assert kg.spec.governments.KG == as_written.spec.governments.KG and kg.hash() != as_written.hash()
+
+    out = tmp_path / "kg"
+    assert run_cli(scenario, "--runs", "2", "--account", "kg_reading", "--out", out, "--quiet") == 0
+    assert "follow one party's account, `kg_reading`" in (out / "report.md").read_text()
+    assert json.loads((out / "manifest.json").read_text())["scenario"]["account"] == "kg_reading"
+    neutral = tmp_path / "neutral"
+    assert run_cli(scenario, "--runs", "2", "--out", neutral, "--quiet") == 0
+    assert "take no side" in (neutral / "report.md").read_text()
+    assert run_cli(scenario, "--runs", "2", "--account", "nope", "--out", tmp_path / "x") == 2
+    err = capsys.readouterr().err
+    assert "accounts: no account 'nope'" in err and "kg_reading" in err and not (tmp_path / "x").exists()

@@ -63,11 +63,12 @@ def test_an_incursion_harms_only_the_people_still_present_in_the_entered_village
 
 
 def test_without_an_offensive_or_at_rate_zero_nothing_changes(war):
-    """The rule's switches: no side on the offensive, or ``incursion_hit_rate`` 0 (the default)."""
+    """The rule's switches: no side on the offensive (the scenarios as written), or ``incursion_hit_rate`` 0."""
     fast = {"escalate_rate": 1.0}
+    off = {**fast, "incursion_hit_rate": 0.0}
     plain = run_batch(war, SEEDS, {**fast, "incursion_hit_rate": 0.05}).summaries
-    assert_summaries_equal(run_batch(on_the_offensive(war, "TJ"), SEEDS, fast).summaries, plain)
-    for scenario, params in ((on_the_offensive(war, "TJ"), fast), (war, {**fast, "incursion_hit_rate": 0.05})):
+    assert_summaries_equal(run_batch(on_the_offensive(war, "TJ"), SEEDS, off).summaries, plain)
+    for scenario, params in ((on_the_offensive(war, "TJ"), off), (war, {**fast, "incursion_hit_rate": 0.05})):
         sim = Simulation(scenario, [0], params)
         assert not incursion.enabled(sim.params, sim.world)
 

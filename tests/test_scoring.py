@@ -136,3 +136,30 @@ def test_leave_one_out_fits_without_each_episode_and_scores_it(tmp_path, capsys)
 def test_an_episode_is_worse_than_zero_only_on_its_average():
     episodes = np.array(["A", "A", "B", "B"])
     assert scoring.worse_than_zero(episodes, np.array([0.1, 0.5, 0.0, 0.2]), np.array([0.3, 0.4, 0.0, 0.1])) == ["B"]
+
+
+def test_score_shows_each_reading_of_a_contested_record(tmp_path):
+    """A scenario with contested accounts is scored as written (taking no side) and shown under each account,
+    the same seeds in every reading."""
+    import pandas as pd
+    import yaml
+
+    from sim.cli import main
+    from tests.conftest import DATA
+
+    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
+    spec.update(geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
+                strategy=str(DATA / "strategies" / "none.yaml"),
+                accounts={"kg_reading": {"says": "KG: TJ forces entered", "governments": {"TJ": {"offensive": True}}},
+                          "tj_reading": {"says": "TJ: KG forces entered", "governments": {"KG": {"offensive": True}}}})
+    scenario = tmp_path / "mini.yaml"
+    scenario.write_text(yaml.safe_dump(spec, sort_keys=False))
+    targets = {"deaths_kg": {"output": "deaths_kg", "point": 1, "range": [0, 2], "sources": ["t"]}}
+    doc = {"version": 1, "episodes": {"A": {"title": "A", "scenario": str(scenario), "targets": targets}}}
+    episodes = tmp_path / "episodes.yaml"
+    episodes.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "validation"
+    assert main(["score", "--episodes-file", str(episodes), "--runs", "4", "--out", str(out), "--quiet"]) == 0
+    readings = pd.read_csv(out / "accounts.csv")
+    assert readings["account"].tolist() == ["as written (no side)", "kg_reading", "tj_reading"]
+    assert "Under each reading of the contested record" in (out / "report.md").read_text()

@@ -15,7 +15,7 @@ from sim.input.scenario import Scenario, load_scenario
 from sim.model import BorderModel
 from sim.rules import casualties, ceasefire
 from sim.rules.ceasefire import NO_CHANGE, Phase
-from sim.rules.escalation import arms_gate
+from sim.rules.escalation import arms_gate, contained
 from sim.rules.front import front_reach, open_front
 from sim.rules.orders import give_orders
 from tests.conftest import SCENARIOS, with_governments
@@ -534,3 +534,64 @@ def test_pooled_forces_lose_no_more_soldiers_on_a_wide_front_than_on_one_segment
     assert 2.5 < three / one < 3.5
     assert 0.8 < three_pooled / one < 1.25
     assert one_pooled == one          # one segment: nothing to pool (same seed, same draws)
+
+
+# --- two regimes: a shoot-out the commanders contain, a war the government decides ---------------------------
+
+def _shoot_out(scenario: Scenario, runs: int, **params: float) -> Simulation:
+    """A batch whose only event is small-arms fire between both sides on the first segment, under peacetime
+    orders (small arms authorised), with no background incidents."""
+    quiet = dataclasses.replace(scenario.with_params({"incident_rate": 0.0, **params}), triggers=())
+    quiet = with_governments(quiet, ("L1", "L4"), ("L1", "L4"))
+    sim = Simulation(quiet, range(runs))
+    sim.state.posture[:, :, 0] = ARMED
+    sim.state.refresh_rung()
+    return sim
+
+
+def _hours_of_fire(sim: Simulation) -> np.ndarray:
+    """Hours each run of ``sim`` spends with armed fire anywhere, run to the scenario's end."""
+    hours = np.zeros(sim.state.runs)
+    while not sim.done:
+        hours += (sim.state.rung.max(axis=1) >= ARMED) * sim.world.dt
+        sim.advance()
+    return hours
+
+
+def test_without_losses_a_shoot_out_under_peacetime_orders_never_draws_heavier_weapons(mini):
+    """War is a government's decision under pressure: with nobody hurt and nobody firing above its orders,
+    no government authorises mortars, however long the fire lasts."""
+    sim = _shoot_out(mini, 40, military_casualty_rate=0.0, civilian_casualty_rate=0.0, crowd_hit_rate=0.0,
+                     contain_rate=0.05, spread_rate=0.0)
+    hours = _hours_of_fire(sim)
+    assert hours.max() > 12, "the fire never lasted: the test would not see a decision taken under it"
+    assert sim.state.peak_rung.max() <= ARMED
+    assert (sim.state.authorised <= ARMED).all()
+
+
+def test_commanders_contain_a_shoot_out_faster_the_higher_contain_rate(mini):
+    slow = _hours_of_fire(_shoot_out(mini, 60, contain_rate=0.05, spread_rate=0.0))
+    fast = _hours_of_fire(_shoot_out(mini, 60, contain_rate=2.0, spread_rate=0.0))
+    assert fast.mean() < 0.5 * slow.mean()
+    assert np.median(fast) <= 3.0  # both sides step down within about an hour each
+
+
+def test_losses_that_force_a_decision_end_containment(mini):
+    """Once a government has authorised mortars the fire is its war: the commanders' rate no longer applies,
+    and a government that came deployed for war is never contained."""
+    sim = _shoot_out(mini, 4)
+    assert contained(sim.state, sim.world).all()
+    sim.state.authorised[:2, TJ] = MORTARS
+    assert contained(sim.state, sim.world).tolist() == [False, False, True, True]
+    deployed = Simulation(with_governments(mini, ("L2", "L4"), ("L1", "L4")), range(2))
+    assert not contained(deployed.state, deployed.world).any()
+
+
+def test_a_heavy_toll_under_peacetime_orders_can_still_become_a_war(mini):
+    """The stated reason for a war from a shoot-out: own dead at or above the threshold press a government to
+    authorise heavier weapons before the commanders contain the fire."""
+    sim = _shoot_out(mini, 40, contain_rate=0.05, authorise_rate=0.5)
+    sim.state.losses_since_agreement[:, KG] = 5.0
+    while not sim.done:
+        sim.advance()
+    assert (sim.state.peak_rung.max(axis=1) >= MORTARS).mean() > 0.5

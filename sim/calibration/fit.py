@@ -392,7 +392,7 @@ def fitted_document(result: FitResult, paths: OutputPaths, episodes_file: Path, 
         "posterior_draws": rel,
         "made_by": {
             "command": portable_command(),
-            "method": "ABC-SMC (pyabc), uniform priors (log10-uniform where marked), distance = sum of squared "
+            "method": f"{method_name(s.method)}, uniform priors (log10-uniform where marked), distance = sum of squared "
                       "range-scaled deviations (docs/calibration.md)",
             "quick": quick,
             "episodes": result.episodes,
@@ -429,6 +429,11 @@ def _version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def method_name(method: str) -> str:
+    """How reports and ``fitted.yaml`` name a fit's ABC-SMC implementation (``--method``)."""
+    return "batched ABC-SMC (sim/calibration/smc.py)" if method == "batched" else "ABC-SMC (pyabc)"
 
 
 def write_fit(result: FitResult, paths: OutputPaths, episodes_file: Path, quick: bool) -> None:

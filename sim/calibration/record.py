@@ -79,25 +79,20 @@ def score_record(options: ScoreOptions) -> Path:
     levels: list[dict[str, Any]] = []
     in_sample: set[str] = set()
     workers = options.workers or 1
+    accounts: list[dict[str, Any]] = []
     for episode in episodes:
-        tasks = tasks_for(episode.scenario, options.seed, options.runs, label=episode.id)
-        if post is not None:
-            tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
-        with progress(len(tasks), f"{episode.id}: runs", options.quiet) as advance:
-            with LocalExecutor(min(workers, len(tasks))) as ex:
-                results = run_ensemble(tasks, ex, on_result=lambda _: advance(1), workers=workers)
-        summary = pd.DataFrame([r.summary for r in results])
-        scenario_params = results[0].task.scenario_path
-        in_sample |= {episode.id} & fitted_episodes(_parameter_file(scenario_params))
+        summary = _simulate(episode, options, post, workers)
+        scenario_path = str(episode.scenario)
+        in_sample |= {episode.id} & fitted_episodes(_parameter_file(scenario_path))
         for output, documented in _documented(episode).items():
             others = [v[output] for other, v in every.items() if other != episode.id and output in v]
             rows.append(score(episode.id, output, summary[output].to_numpy(float), documented, others))
         documented_rung = next((t.point for t in episode.targets if t.output == "max_rung"), math.nan)
-        levels.append({"episode": episode.id, "documented_max_rung": documented_rung,
-                       "share_L3_or_heavier": float((summary["max_rung"] >= 4).mean()),
-                       "share_L2_or_heavier": float((summary["max_rung"] >= 3).mean()),
-                       "median_deaths": float((summary["deaths_kg"] + summary["deaths_tj"]).median()),
-                       "median_displaced": float((summary["peak_displaced_kg"] + summary["peak_displaced_tj"]).median())})
+        levels.append({"episode": episode.id, "documented_max_rung": documented_rung, **_escalation(summary)})
+        named = _scenario(scenario_path, None).spec.accounts
+        for account in (None, *named) if named else ():
+            reading = summary if account is None else _simulate(episode, options, post, workers, account)
+            accounts.append(_account_row(episode, account, reading, every))
     frame = pd.DataFrame([dataclasses.asdict(r) for r in rows])
     frame.insert(2, "in_sample", frame["episode"].isin(in_sample))
     level_frame = pd.DataFrame(levels)
@@ -106,19 +101,64 @@ def score_record(options: ScoreOptions) -> Path:
     meta = {"command": "bordersim score", "episodes_file": portable_path(options.episodes_file),
             "episodes": [e.id for e in episodes], "runs": options.runs, "seed": options.seed,
             "posterior": post.info() if post is not None else None, "in_sample": sorted(in_sample)}
+    account_frame = pd.DataFrame(accounts)
     with atomic_dir(out) as tmp:
         frame.to_csv(tmp / "scores.csv", index=False)
         level_frame.to_csv(tmp / "levels.csv", index=False)
-        write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options))
+        if len(account_frame):
+            account_frame.to_csv(tmp / "accounts.csv", index=False)
+        write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options, account_frame))
         plot_pit(frame[~frame["in_sample"]], tmp / "pit.png")
         write_json(tmp / "manifest.json", {**manifest_basics(), "score": meta})
     say(f"wrote {out}/ ({len(episodes)} episodes x {options.runs} runs)", options.quiet)
     return out
 
 
-def _parameter_file(scenario_path: str) -> Path | None:
-    from sim.experiments.ensemble import _scenario
+def _simulate(episode: Episode, options: ScoreOptions, post: Any, workers: int,
+              account: str | None = None) -> pd.DataFrame:
+    """The run summaries of one episode from its documented starting conditions (under ``account``, one of its
+    scenario's contested readings, if given); the same seeds whatever the reading."""
+    tasks = tasks_for(episode.scenario, options.seed, options.runs, label=episode.id, account=account)
+    if post is not None:
+        tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
+    what = episode.id if account is None else f"{episode.id} ({account})"
+    with progress(len(tasks), f"{what}: runs", options.quiet) as advance:
+        with LocalExecutor(min(workers, len(tasks))) as ex:
+            results = run_ensemble(tasks, ex, on_result=lambda _: advance(1), workers=workers)
+    return pd.DataFrame([r.summary for r in results])
 
+
+def _escalation(summary: pd.DataFrame) -> dict[str, float]:
+    deaths = summary["deaths_kg"] + summary["deaths_tj"]
+    return {"share_L3_or_heavier": float((summary["max_rung"] >= 4).mean()),
+            "share_L2_or_heavier": float((summary["max_rung"] >= 3).mean()),
+            "median_deaths": float(deaths.median()),
+            "median_displaced": float((summary["peak_displaced_kg"] + summary["peak_displaced_tj"]).median())}
+
+
+def _account_row(episode: Episode, account: str | None, summary: pd.DataFrame,
+                 every: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """How one reading of a contested record forecasts an episode's deaths by side."""
+    row: dict[str, Any] = {"episode": episode.id, "account": account or "as written (no side)",
+                           **_escalation(summary)}
+    for output, documented in _documented(episode).items():
+        if output in ("deaths_kg", "deaths_tj"):
+            values = summary[output].to_numpy(float)
+            others = [v[output] for other, v in every.items() if other != episode.id and output in v]
+            scored = score(episode.id, output, values, documented, others)
+            row |= {f"{output}_documented": documented, f"{output}_median": float(np.median(values)),
+                    f"{output}_q05": float(np.quantile(values, 0.05)),
+                    f"{output}_q95": float(np.quantile(values, 0.95)), f"{output}_crps": scored.crps}
+    return row
+
+
+def _scenario(scenario_path: str, strategy: str | None):
+    from sim.experiments.ensemble import _scenario as load
+
+    return load(scenario_path, strategy)
+
+
+def _parameter_file(scenario_path: str) -> Path | None:
     return parameter_file(Path(scenario_path), _scenario(scenario_path, None).spec)
 
 
@@ -147,7 +187,8 @@ def _fmt(x: float, digits: int = 2) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOptions) -> str:
+def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOptions,
+                    accounts: pd.DataFrame | None = None) -> str:
     held = frame[~frame["in_sample"]]
     params = ("parameters drawn from the calibrated posterior (run i uses draw i mod n)" if options.posterior
               else "the scenarios' parameters (the calibrated posterior medians)")
@@ -186,6 +227,7 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
         level = "–" if math.isnan(r.documented_max_rung) else f"L{int(r.documented_max_rung) - 1}"
         lines.append(f"| {r.episode} | {'yes' if r.in_sample else 'no'} | {level} | {r.share_L2_or_heavier:.0%} | "
                      f"{r.share_L3_or_heavier:.0%} | {r.median_deaths:g} | {r.median_displaced:,.0f} |")
+    lines += _accounts_markdown(accounts)
     lines += ["", "## Every scored figure", "",
               "| episode | figure | documented | simulated median [90%] | CRPS | reference | zero | PIT |",
               "|---|---|---|---|---|---|---|---|"]
@@ -196,6 +238,30 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
     lines += ["", "Documented figures and their sources: `calibration/episodes.yaml`. Counts of small episodes are "
               "partisan and often one side's claim; the scores treat the documented point as the observation."]
     return "\n".join(lines) + "\n"
+
+
+def _accounts_markdown(accounts: pd.DataFrame | None) -> list[str]:
+    """The contested readings of the record side by side: the same runs under each party's account."""
+    if accounts is None or not len(accounts):
+        return []
+    lines = ["", "## Under each reading of the contested record", "",
+             "Who entered whose villages is contested (`accounts` in the scenarios). The skill above uses the "
+             "scenarios as written, taking no side; here the same seeds run under each party's account.", "",
+             "| episode | reading | KG deaths: documented, median [90%] | TJ deaths: documented, median [90%] | "
+             "CRPS KG / TJ | runs reaching L3+ |", "|---|---|---|---|---|---|"]
+
+    def cell(r: Any, side: str) -> str:
+        doc = getattr(r, f"deaths_{side}_documented", math.nan)
+        if doc is None or (isinstance(doc, float) and math.isnan(doc)):
+            return "–"
+        return (f"{doc:g}, {getattr(r, f'deaths_{side}_median'):g} [{getattr(r, f'deaths_{side}_q05'):g}–"
+                f"{getattr(r, f'deaths_{side}_q95'):g}]")
+
+    for r in accounts.itertuples():
+        lines.append(f"| {r.episode} | {r.account} | {cell(r, 'kg')} | {cell(r, 'tj')} | "
+                     f"{_fmt(getattr(r, 'deaths_kg_crps', math.nan))} / {_fmt(getattr(r, 'deaths_tj_crps', math.nan))} | "
+                     f"{r.share_L3_or_heavier:.0%} |")
+    return lines
 
 
 def plot_pit(frame: pd.DataFrame, path: Path) -> None:

@@ -440,6 +440,8 @@ def fixed_note(result: "FitResult") -> str:
 
 def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, pd.DataFrame], fitted_on: list[str],
                     paths: "OutputPaths", quick: bool, predictions: dict[str, Prediction]) -> str:
+    from sim.calibration.fit import method_name
+
     s = result.settings
     sampling = f"{len(result.generations)} generation(s), {result.simulations} simulations"
     if s.generations == 0:   # --resume --generations 0: a report of a stored fit, no sampling
@@ -449,7 +451,7 @@ def report_markdown(targets: TargetSet, result: "FitResult", tables: dict[str, p
         sampling += f" (at most {s.generations} generations, {s.budget} simulations)"
         when = f"{result.walltime_s:.0f} s on {s.workers} worker(s)"
     lines = [f"# Calibration report{' (--quick: machinery test, not a fit)' if quick else ''}", "",
-             f"Fitted on **{', '.join(fitted_on)}** with ABC-SMC (pyabc): population {s.population}, {sampling}; "
+             f"Fitted on **{', '.join(fitted_on)}** with {method_name(s.method)}: population {s.population}, {sampling}; "
              f"the posterior is generation {result.posterior_generation} "
              f"(the last with an effective sample size of at least {s.min_ess_fraction:.0%} of the population): "
              f"epsilon {result.final_epsilon:.3g}, effective sample size {result.ess:.1f} of {len(result.weights)}"

@@ -1,10 +1,14 @@
 """ABC-SMC over batches of candidate parameter vectors (``bordersim calibrate --method batched``).
 
 The same algorithm as the pyabc fit (population Monte Carlo ABC, Beaumont et al. 2009; Toni et al. 2009):
-generation 0 samples the priors; each later generation perturbs particles of the last one with a multivariate
-normal kernel (``KERNEL_SCALING`` times their weighted covariance), keeps the candidates whose distance is at
-most epsilon (the weighted median of the last generation's distances) and weights them by prior / proposal
-density. What differs is how candidates are simulated: a whole batch of them at once, each episode as one
+generation 0 samples the priors; each later generation perturbs particles of the last one with a normal kernel
+(variance ``KERNEL_SCALING`` times their weighted variance, each parameter on its own), keeps the candidates
+whose distance is at most epsilon (the weighted median of the last generation's distances) and weights them by
+prior / proposal density. The kernel is truncated to the prior box, with the truncation's normalisation in the
+proposal density: with twenty-odd parameters a kernel that had to be redrawn until a vector fell inside every
+bound would almost never succeed (each bound is crossed with some chance, and the chances multiply). pyabc's
+kernel has a full covariance and redraws instead; with a dozen parameters or fewer the two agree.
+What differs is how candidates are simulated: a whole batch of them at once, each episode as one
 batch of the engine (a run per candidate and replicate, each with its own parameters), instead of one
 candidate at a time. A candidate is given up, and its remaining episodes skipped, as soon as its distance's
 lower bound exceeds epsilon, as in :class:`sim.calibration.simulator.Simulator`; its seeds are those the
@@ -22,6 +26,7 @@ from sim.calibration.fit import (KERNEL_SCALING, FitResult, FitSettings, effecti
                                  weighted_quantile)
 from sim.calibration.simulator import FitParameter, _scenario, free_parameters, seeds_for
 from sim.calibration.targets import Episode, TargetSet, distance, distance_lower_bound, sim_value
+from sim.core.randomness import normal_quantile
 from sim.engine.batch import run_batch
 from sim.engine.outcomes import rows
 from sim.errors import UserError
@@ -71,13 +76,6 @@ def _simulate_chunk(task: tuple) -> np.ndarray:
     return simulate_candidates(*task)
 
 
-def _log_kernel(x: np.ndarray, centres: np.ndarray, chol: np.ndarray) -> np.ndarray:
-    """log N(x_i; centre_j, L L^T) for every i, j (float[N, M]), up to a constant shared by all."""
-    diff = x[:, None, :] - centres[None, :, :]
-    z = np.linalg.solve(chol[None, None, :, :], diff[..., None])[..., 0]
-    return -0.5 * (z * z).sum(axis=-1)
-
-
 def fit_batched(targets: TargetSet, settings: FitSettings) -> FitResult:
     """ABC-SMC with each generation's candidates simulated in batches; returns the posterior generation."""
     if settings.resume or settings.history is not None or settings.scheduler is not None:
@@ -123,15 +121,14 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
              "effective_sample_size": float(n)}]
     for t in range(1, settings.generations):
         epsilon = weighted_quantile(dists, weights, 0.5)
-        cov = KERNEL_SCALING * np.atleast_2d(np.cov(particles, rowvar=False, aweights=weights))
-        chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(params)))
+        kernel = _TruncatedKernel(particles, weights, low, high)
         kept: list[np.ndarray] = []
         kept_d: list[np.ndarray] = []
         tried = 0
         complete = False
         while simulations < settings.budget and time.time() < deadline:
             batch = min(n, settings.budget - simulations)
-            proposal = _propose(rng, particles, weights, chol, low, high, batch)
+            proposal = kernel.propose(rng, batch)
             d = simulate(proposal, epsilon)
             simulations += batch
             tried += batch
@@ -148,10 +145,7 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
             break
         new = np.concatenate(kept)[:n]
         new_d = np.concatenate(kept_d)[:n]
-        log_k = _log_kernel(new, particles, chol)
-        top = log_k.max(axis=1, keepdims=True)
-        proposal_density = (np.exp(log_k - top) * weights[None, :]).sum(axis=1) * np.exp(top[:, 0])
-        new_w = 1.0 / proposal_density
+        new_w = 1.0 / kernel.density(new)  # the prior is uniform on the box
         new_w /= new_w.sum()
         particles, weights, dists = new, new_w, new_d
         populations.append((particles, weights, dists))
@@ -172,18 +166,33 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
     return result
 
 
-def _propose(rng: np.random.Generator, particles: np.ndarray, weights: np.ndarray, chol: np.ndarray,
-             low: np.ndarray, high: np.ndarray, count: int) -> np.ndarray:
-    """``count`` perturbed particles inside the prior's box (redrawn until inside)."""
-    out = np.empty((count, particles.shape[1]))
-    todo = np.arange(count)
-    for _ in range(1000):
-        parents = rng.choice(len(particles), size=todo.size, p=weights)
-        draw = particles[parents] + rng.standard_normal((todo.size, particles.shape[1])) @ chol.T
-        inside = ((draw >= low) & (draw <= high)).all(axis=1)
-        out[todo[inside]] = draw[inside]
-        todo = todo[~inside]
-        if todo.size == 0:
-            return out
-    raise UserError("calibrate: the perturbation kernel keeps proposing outside the priors")
+class _TruncatedKernel:
+    """Independent normal perturbations of each parameter, truncated to the prior box ``[low, high]``."""
 
+    def __init__(self, particles: np.ndarray, weights: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        mean = weights @ particles
+        variance = weights @ (particles - mean) ** 2
+        self.sigma = np.sqrt(KERNEL_SCALING * variance) + 1e-12 * (high - low)
+        self.centres, self.weights, self.low, self.high = particles, weights, low, high
+        self.cdf_low = _normal_cdf((low - particles) / self.sigma)     # [parents, parameters]
+        self.mass = np.maximum(_normal_cdf((high - particles) / self.sigma) - self.cdf_low, 1e-300)
+
+    def propose(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` perturbed particles, each from a parent drawn by weight; all inside the box."""
+        parents = rng.choice(len(self.centres), size=count, p=self.weights)
+        u = self.cdf_low[parents] + self.mass[parents] * rng.random((count, len(self.sigma)))
+        draw = self.centres[parents] + self.sigma * normal_quantile(u)
+        return np.clip(draw, self.low, self.high)
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """The proposal density at each row of ``x`` (up to a constant): the weighted mixture of the truncated
+        kernels of every parent."""
+        z = (x[:, None, :] - self.centres[None, :, :]) / self.sigma
+        log_k = (-0.5 * z * z - np.log(self.mass)[None, :, :]).sum(axis=2)      # [new, parents]
+        top = log_k.max(axis=1, keepdims=True)
+        return (np.exp(log_k - top) * self.weights[None, :]).sum(axis=1) * np.exp(top[:, 0])
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """The standard normal distribution function (math.erf over the array: the arrays here are small)."""
+    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float])(z / math.sqrt(2.0)))

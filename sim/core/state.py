@@ -92,7 +92,6 @@ class BatchState:
     # bookkeeping
     incidents: np.ndarray  # int[R]
     lethal_incidents: np.ndarray  # int[R]
-    armed_hours: np.ndarray  # float[R]: hours of continuous armed fire anywhere, up to this step
     first_hour_at_rung: np.ndarray  # float[R, 6]: end hour of the first step any segment reached each rung
     peak_displaced: np.ndarray  # int[R, 2]
     peak_displaced_district: np.ndarray  # int[R, D]
@@ -164,7 +163,7 @@ def initial_state(world: World, params: ParamBatch) -> BatchState:
         action_started=nans(n_act), action_triggered=nans(n_act),
         agree_boost=zeros(dtype=np.float64), protocol_boost=zeros(dtype=np.float64),
         relax_boost=zeros(dtype=np.float64), monitor_cover=zeros(n_seg, dtype=np.float64),
-        incidents=zeros(), lethal_incidents=zeros(), armed_hours=zeros(dtype=np.float64),
+        incidents=zeros(), lethal_incidents=zeros(),
         first_hour_at_rung=nans(N_RUNGS), peak_displaced=zeros(2), peak_displaced_district=zeros(n_dist),
         dead_this_step=zeros(2, n_seg),
         threat_level=zeros(n_vil, dtype=np.float64), threat_rung=np.full((runs, n_seg), -1, dtype=np.int64),

@@ -82,7 +82,7 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
 
 def _engage(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, started: np.ndarray,
             suppress: np.ndarray, resolve: np.ndarray, hour: float) -> np.ndarray:
-    """The rules of a step from posture moves on (§3 lines 7-22 of the ODD)."""
+    """The rules of a step from posture moves on (§3 lines 7-21 of the ODD)."""
     dt = world.dt
     escalation.move_postures(state, p, world, draws, suppress)
     started |= front.spread(state, p, world, draws, suppress)
@@ -109,9 +109,7 @@ def _engage(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, st
     reached = (np.arange(N_RUNGS)[None, :] <= top[:, None]) & (np.arange(N_RUNGS)[None, :] > CALM)
     state.first_hour_at_rung = np.where(reached & np.isnan(state.first_hour_at_rung), hour + dt,
                                         state.first_hour_at_rung)
-    armed = top >= ARMED
-    state.armed_hours = np.where(armed, state.armed_hours + dt, 0.0)
-    entered = ceasefire.update(state, p, world, draws, hour + dt, armed)
+    entered = ceasefire.update(state, p, world, draws, hour + dt, top >= ARMED)
     orders.follow_ceasefire(state, world, entered)
     record_peaks(state, world)
     return entered
@@ -127,7 +125,6 @@ def _age_quiet(state: BatchState, p: ParamBatch, world: World, quiet: np.ndarray
     state.losses_since_agreement[quiet] *= fade
     state.dead_this_step[quiet] = 0
     state.unarmed_since_calm[quiet] = True
-    state.armed_hours[quiet] = 0.0
     state.quiet_hours[quiet] += world.dt
 
 

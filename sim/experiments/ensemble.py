@@ -41,6 +41,8 @@ class RunTask:
     read_at_hours: tuple[float, ...] = ()
     """Hours at which the cumulative outputs are read as well (``outcomes.TimedReadings``): a calibration
     target dated to a moment of the episode."""
+    account: str | None = None
+    """The scenario's contested account to run under (``accounts`` in the YAML), or None: as written."""
 
 
 @dataclass
@@ -52,10 +54,10 @@ class RunResult:
 
 
 @lru_cache(maxsize=32)
-def _scenario(path: str, strategy: str | None):
+def _scenario(path: str, strategy: str | None, account: str | None = None):
     from sim.input.scenario import load_scenario
 
-    return load_scenario(path, strategy)
+    return load_scenario(path, strategy, account)
 
 
 BATCH_RUNS = 250
@@ -69,7 +71,7 @@ def run_task_batch(tasks: Sequence[RunTask], record_series: bool = True) -> "Bat
     from sim.engine.batch import run_batch
 
     first = tasks[0]
-    scenario = _scenario(first.scenario_path, first.strategy)
+    scenario = _scenario(first.scenario_path, first.strategy, first.account)
     return run_batch(scenario, [t.seed for t in tasks], [dict(t.overrides) for t in tasks],
                      record_series=record_series, read_at_hours=first.read_at_hours)
 
@@ -110,7 +112,7 @@ def batches(tasks: Sequence[RunTask], workers: int = 1) -> list[list[int]]:
     groups: dict[tuple, list[int]] = {}
     for i, t in enumerate(tasks):
         shared = tuple(repr(dict(t.overrides).get(name)) for name in SHARED_IN_BATCH)
-        groups.setdefault((t.scenario_path, t.strategy, t.read_at_hours, *shared), []).append(i)
+        groups.setdefault((t.scenario_path, t.strategy, t.account, t.read_at_hours, *shared), []).append(i)
     out = []
     for group in groups.values():
         size = max(1, min(BATCH_RUNS, -(-len(group) // max(1, 2 * workers))))
@@ -163,10 +165,11 @@ def run_ensemble(tasks: Sequence[RunTask], executor: Executor,
 
 
 def tasks_for(scenario_path: str | Path, base_seed: int, runs: int, strategy: str | None = None,
-              overrides: dict[str, Any] | None = None, label: str = "") -> list[RunTask]:
+              overrides: dict[str, Any] | None = None, label: str = "", account: str | None = None) -> list[RunTask]:
     seeds = derive_seeds(base_seed, runs)
     frozen = tuple(sorted((overrides or {}).items()))
-    return [RunTask(str(scenario_path), s, i, strategy, frozen, label) for i, s in enumerate(seeds)]
+    return [RunTask(str(scenario_path), s, i, strategy, frozen, label, account=account)
+            for i, s in enumerate(seeds)]
 
 
 def summaries_frame(results: Iterable[RunResult]) -> pd.DataFrame:

@@ -43,17 +43,19 @@ class RunOptions:
     the draws show what the calibration leaves uncertain (calibration/README.md)."""
     fitted: Path | None = None
     """The calibration file whose ``posterior_draws`` ``posterior`` uses (default calibration/fitted.yaml)."""
+    account: str | None = None
+    """One of the scenario's contested accounts (``accounts``), or None: the scenario as written."""
 
 
 def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
     """Run a scenario's ensemble and write its results folder; returns the folder."""
-    scenario = load_scenario(path, options.strategy)
+    scenario = load_scenario(path, options.strategy, options.account)
     seed = scenario.spec.seed if options.seed is None else options.seed
     runs = scenario.spec.runs if options.runs is None else options.runs
     if runs < 1:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
     out = Path(options.out or scenario.spec.output or Path("results") / scenario.name)
-    tasks = tasks_for(scenario.path, seed, runs, options.strategy)
+    tasks = tasks_for(scenario.path, seed, runs, options.strategy, account=options.account)
     post = load_posterior(options.fitted) if options.posterior else None
     if post is not None:
         tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
@@ -124,6 +126,7 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Poster
                   f"uncertainty.")
     lines = [f"# {scenario.name}: {len(summary)} runs", "", scenario.spec.description.strip(), "",
              f"Strategy: `{scenario.strategy.name}`. Hours are counted from the first incident. {params}", "",
+             *account_lines(scenario),
              "| outcome | median | 5% | 95% | runs where it happened |", "|---|---|---|---|---|"]
     for col in KEY_OUTCOMES:
         values = summary[col].astype(float)
@@ -140,6 +143,23 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Poster
               f"Share of runs reaching heavy weapons (L3+): {heavy:.0%}.",
               "", "`max_rung` counts rungs: 0 is calm and rung n is the facts sheet's level L(n-1)."]
     return "\n".join(lines) + "\n"
+
+
+def account_lines(scenario: Scenario) -> list[str]:
+    """What a report says about the record's contested readings: which one the runs used and which others the
+    scenario offers (each a paragraph), or nothing when the scenario has none."""
+    accounts = scenario.spec.accounts
+    if not accounts:
+        return []
+    if scenario.account is None:
+        used = "These runs take no side: the scenario as written, with no contested claim applied."
+    else:
+        says = " ".join(accounts[scenario.account].says.split()).rstrip(".")
+        used = f"These runs follow one party's account, `{scenario.account}`: {says}."
+    others = [f"`{name}`" for name in accounts if name != scenario.account]
+    offer = ("Other readings of the contested record: " + ", ".join(others + ([] if scenario.account is None else
+             ["none (as written)"])) + " (`--account NAME`).")
+    return [f"**Contested record.** {used} {offer}", ""]
 
 
 def _times(scenario: Scenario, hours: pd.Series) -> list[datetime]:

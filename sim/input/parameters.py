@@ -107,6 +107,17 @@ SPECS: dict[str, ParameterSpec] = {
     "deescalate_rate": P(
         0.053, "per hour", "Hazard that a side at parity with its opponent steps one rung down (divided by "
         "the same loss multiplier that drives escalation: losses keep fighting going).", FIRST_FIT),
+    "contain_rate": P(
+        0.5, "per hour",
+        "Hazard that a side at parity steps one rung down while the episode's fire stays within the border "
+        "guards' own weapons (no government has authorised mortars or heavier): commanders on the spot contain "
+        "a shoot-out. Replaces deescalate_rate in that regime.",
+        "small episodes of 2014-2022 ended within hours, usually by talks between border commanders or governors "
+        "(facts small episodes, stylised facts); E10: L0 -> L1 in ~20 min, an on-site meeting the same night "
+        "(Kabar via today.az 2022-03-12); E06: over the same morning (Asia-Plus 2020-08-06)",
+        prior=(0.05, 3.0), log_prior=True,
+        prior_reason=("from a shoot-out lasting most of a day (0.05/h: ~20 h per rung) to one stopped within "
+                      "minutes (3/h); the documented small episodes ended within hours")),
     "reciprocate_rate": P(
         1.0, "per hour", "Hazard that a side facing a lower opponent steps down too (tit-for-tat downwards).",
         "hand-set; most border shoot-outs end within hours (facts §1.3: ~32 incidents in 2014, few lethal)"),
@@ -197,9 +208,6 @@ SPECS: dict[str, ParameterSpec] = {
         prior_reason=('0 (forces deployed for war keep the orders they came with until a ceasefire has failed) '
                       "to 1 (their orders climb as anyone's); E13's heavy weapons came on 16 Sep, after the "
                       'ceasefire of 14 Sep (TJ GKNB via RIA; HRW)')),
-    "authorise_after_hours": P(
-        6.0, "hours", "Hours of continuous armed fire after which being matched presses a government to escalate.",
-        "hand-set; E07: first shots ~04:00, mortars ~14:00 on 29 Apr 2021 (24.kg 192001, 192151)"),
     "authorise_loss_threshold": P(
         2.0, "deaths in 24 h", "Own deaths in the last 24 h that put a government under pressure."),
     # --- ceasefire ----------------------------------------------------------------------------------
@@ -295,15 +303,14 @@ SPECS: dict[str, ParameterSpec] = {
                       '(0.003/h); at Golovnoi ~300 a side faced six hours of fire and 31 Kyrgyz had sought help'
                       ' by that night (24.kg 192968, 192194): ~0.02/h if all were from the crowd')),
     "incursion_hit_rate": P(
-        0.0, "per hour per person present", "Hazard that a person still present in a village entered by the other "
-        "side's offensive (its armour firing on the village's segment) is hit (sim/rules/incursion.py). 0 = off (the "
-        "default without calibration/fitted.yaml).",
-        "fitted; E07 tanks entered Internatsional (utrk.kg 56978); E13 TJ forces in KG villages, >180 houses "
-        "burned in Ak-Sai (maralfm.kg), 418 KG houses destroyed against ~20 TJ (CABAR.asia 2023; TJ MFA)",
-        prior=(1e-4, 3e-2), log_prior=True,
-        prior_reason=('a person still in an entered village hit every ~4 days (1e-4/h) to every ~1.4 days '
-                      '(0.03/h); 418 KG houses destroyed in 2022 against ~20 TJ (CABAR.asia 2023; TJ MFA), KG /'
-                      ' TJ deaths 36 / 19 and 62 / 41 (calibration/episodes.yaml)')),
+        0.002, "per hour per person present", "Hazard that a person still present in a village entered by the "
+        "other side's offensive (its armour firing on the village's segment) is hit (sim/rules/incursion.py). It "
+        "acts only under an account that has a side on the offensive (a scenario's `accounts`); as written, the "
+        "shipped scenarios take no side and it does nothing.",
+        "judgement, not fitted: no neutral reading of the record identifies it. 0.002/h (a person still in an "
+        "entered village hit every ~3 weeks) is the order that reproduced the Kyrgyz tolls when the Kyrgyz "
+        "account was assumed for both wars (E07 tanks entered Internatsional, utrk.kg 56978; E13 >180 houses "
+        "burned in Ak-Sai, maralfm.kg; 418 KG houses destroyed against ~20 TJ, CABAR.asia 2023; TJ MFA)"),
     "crowd_disperse_rate": P(
         0.25, "per hour", "Share of a crowd under armed fire that leaves each hour.",
         "hand-set: fire at Golovnoi lasted from ~14:00 to ~20:00 on 29 Apr 2021 (24.kg 192968)"),

@@ -74,6 +74,24 @@ class Governments(StrictModel):
     TJ: GovernmentSpec = GovernmentSpec()
 
 
+class AccountChange(StrictModel):
+    """What one account says differently about a government: whether its forces entered the other side's
+    villages."""
+
+    offensive: bool | None = None
+
+
+class AccountSpec(StrictModel):
+    """One reading of a contested fact (each party's account, or neither), as changes to the governments.
+
+    The scenario's own ``governments`` are the reading that takes no side; an account is chosen explicitly
+    (``bordersim run --account NAME``) and every report names the account it ran under."""
+
+    says: str = pydantic.Field(min_length=1)
+    """Whose account it is and what it claims, with its source."""
+    governments: dict[Literal["KG", "TJ"], AccountChange] = pydantic.Field(default_factory=dict)
+
+
 class TriggerSpec(StrictModel):
     """Something that happens at a set time: an incident, a tension spike, or a mobilisation order."""
 
@@ -117,6 +135,8 @@ class ScenarioSpec(StrictModel):
     initial_tension: InitialTension = InitialTension()
     governments: Governments = Governments()
     triggers: list[TriggerSpec] = pydantic.Field(default_factory=list)
+    accounts: dict[str, AccountSpec] = pydantic.Field(default_factory=dict)
+    """Contested readings of the record, by name; none is applied unless asked for."""
     strategy: str = "none"
     seed: int = pydantic.Field(default=0, ge=0)
     runs: int = pydantic.Field(default=1, ge=1)
@@ -146,6 +166,9 @@ class Scenario:
     triggers: tuple[ResolvedTrigger, ...]
     input_files: tuple[Path, ...] = field(default=())
     strategy_file: Path | None = None
+    account: str | None = None
+    """The contested account applied to the governments (``spec.accounts``), or None: the scenario as written,
+    which takes no side."""
 
     @property
     def name(self) -> str:
@@ -165,6 +188,8 @@ class Scenario:
             digest.update(f.name.encode())
             digest.update(f.read_bytes())
         digest.update(repr(sorted(self.params.items())).encode())
+        if self.account is not None:
+            digest.update(f"account={self.account}".encode())
         return digest.hexdigest()
 
     def with_params(self, overrides: dict[str, Any]) -> "Scenario":
@@ -178,12 +203,25 @@ class Scenario:
         file = strategy_path(self.path, name_or_path, given=True)
         strategy = load_strategy(file, self.registry, self.geography.segment_ids)
         files = tuple(f for f in self.input_files if f != self.strategy_file) + (file,)
-        return Scenario(self.path, self.spec, self.geography, self.registry, strategy, self.params,
-                        self.triggers, files, file)
+        return dataclasses.replace(self, strategy=strategy, input_files=files, strategy_file=file)
+
+    def with_account(self, name: str | None) -> "Scenario":
+        """The same scenario under one of its contested accounts (None: as written, taking no side)."""
+        if name is None:
+            return self
+        if name not in self.spec.accounts:
+            known = ", ".join(sorted(self.spec.accounts)) or "none (the scenario defines no accounts)"
+            raise UserError(f"{self.path}: accounts: no account {name!r}; expected one of: {known}")
+        governments = self.spec.governments
+        changes = {side: getattr(governments, side).model_copy(update=change.model_dump(exclude_none=True))
+                   for side, change in self.spec.accounts[name].governments.items()}
+        spec = self.spec.model_copy(update={"governments": governments.model_copy(update=changes)})
+        return dataclasses.replace(self, spec=spec, account=name)
 
 
-def load_scenario(path: str | Path, strategy: str | None = None) -> Scenario:
-    """Read and check a scenario and everything it names; raise :class:`UserError` on any mistake."""
+def load_scenario(path: str | Path, strategy: str | None = None, account: str | None = None) -> Scenario:
+    """Read and check a scenario and everything it names, under one of its contested accounts if ``account``
+    names one; raise :class:`UserError` on any mistake."""
     path = Path(path)
     data = read_yaml_mapping(path)
     spec = load_model(path, ScenarioSpec, data)
@@ -200,7 +238,7 @@ def load_scenario(path: str | Path, strategy: str | None = None) -> Scenario:
     _check_tension(path, spec, geography)
     triggers = tuple(_resolve_trigger(path, i, t, spec, geography) for i, t in enumerate(spec.triggers))
     files = tuple(f for f in (path, geo_path, reg_path, strat_path, param_file) if f is not None)
-    return Scenario(path, spec, geography, registry, strat, params, triggers, files, strat_path)
+    return Scenario(path, spec, geography, registry, strat, params, triggers, files, strat_path).with_account(account)
 
 
 def parameter_file(path: Path, spec: ScenarioSpec) -> Path | None:

@@ -151,6 +151,7 @@ def manifest(scenario: Any, seeds: list[int], extra: dict[str, Any] | None = Non
             "step_hours": scenario.spec.step_hours,
             "geography": portable_path(scenario.geography.path),
             "strategy": scenario.strategy.name,
+            "account": getattr(scenario, "account", None),
             "inputs": {portable_path(f): file_sha256(f) for f in scenario.input_files},
         },
         "parameters": scenario.params,

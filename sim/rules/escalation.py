@@ -11,6 +11,10 @@ Each side has a *posture* on each segment: the rung it fires at.
   confrontation disperses more slowly. Both are capped by what its government authorises and suppressed by a
   ceasefire and by monitors. At parity a side steps down at ``deescalate_rate``; facing a lower opponent it
   reciprocates at ``reciprocate_rate`` (both slowed by its recent losses); above its orders it drops to them.
+* Two regimes of armed fire (:func:`contained`): while no government has authorised mortars or heavier in the
+  episode, fire stays within the border guards' own weapons and the commanders on the spot contain it: at
+  parity a side steps down at ``contain_rate`` instead of ``deescalate_rate``. Once a government has decided
+  for heavier weapons (:mod:`sim.rules.orders`) the fire is its war, and only ``deescalate_rate`` applies.
 
 Each rule draws one uniform number per slot whatever the state (``sim.core.randomness``), so two runs with
 the same seed stay aligned when a strategy changes what happens (common random numbers).
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.ladder import CALM, CIVIL
+from sim.core.ladder import CALM, CIVIL, SMALL_ARMS
 from sim.core.randomness import StepDraws, Stream
 from sim.core.state import BatchState, hazard_to_prob
 from sim.core.world import ParamBatch, World
@@ -50,6 +54,13 @@ def arms_gate(tension: np.ndarray, threshold: np.ndarray | float) -> np.ndarray:
     a year mostly bloodless (facts §1.3), and it is tension (a contested position, a camera on the canal) that
     separates the two."""
     return np.clip((tension - threshold) / np.maximum(1.0 - threshold, 1e-9), 0.0, 1.0)
+
+
+def contained(state: BatchState, world: World) -> np.ndarray:
+    """bool[R]: the runs whose fire is still a shoot-out the commanders on the spot can contain: neither
+    government has authorised mortars or heavier in this episode, and neither came deployed for war."""
+    top = np.maximum(state.authorised, state.episode_authorised).max(axis=1)
+    return (top <= SMALL_ARMS) & ~world.deployed_for_war.any()
 
 
 def move_postures(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, suppress: np.ndarray) -> None:
@@ -86,7 +97,8 @@ def move_postures(state: BatchState, p: ParamBatch, world: World, draws: StepDra
     comply = np.where(over_orders, col("ceasefire_deescalate_rate"), 0.0)
     # tit-for-tat downwards: facing a lower opponent a side reciprocates; at parity either may step down first;
     # losses slow both
-    down_armed = np.where(opp < own, col("reciprocate_rate"), col("deescalate_rate")) * (opp <= own)
+    at_parity = np.where(contained(state, world)[:, None, None], col("contain_rate"), col("deescalate_rate"))
+    down_armed = np.where(opp < own, col("reciprocate_rate"), at_parity) * (opp <= own)
     # the tension that lets stones turn into shots also keeps the crowd from dispersing
     step_down = np.where(own == CIVIL, col("calm_rate") * (1.0 - gate) * (opp <= CIVIL), down_armed / loss)
     down_rate = comply + step_down * (own > CALM)

@@ -1,12 +1,14 @@
 """Orders: what each government authorises its forces to fire, and when it orders them down.
 
-* **Authorisation.** Under pressure a government authorises one more rung at ``authorise_rate`` per hour, up
-  to its arsenal, × ``1 + orders_loss_gain × own deaths since the last agreement (24 h memory)``. Pressure is
-  any of: own deaths since the last agreement at or above ``authorise_loss_threshold``; the opponent firing
-  above what this side may use; or, once armed fire (L1+) has gone on for ``authorise_after_hours``, the
-  opponent matching it at the top of what it may use (a brief shoot-out ends before orders change; a day of
-  fire does not). Why: April 2021 went from the first shots to mortars in ~10 h and to armour in ~13 h as the
-  toll mounted (24.kg 192001, 192151; utrk.kg 56978).
+* **Authorisation: war is a government's decision.** Under pressure a government authorises one more rung at
+  ``authorise_rate`` per hour, up to its arsenal, × ``1 + orders_loss_gain × own deaths since the last
+  agreement (24 h memory)``. Pressure is either: own deaths since the last agreement at or above
+  ``authorise_loss_threshold``, or the opponent firing above what this side may use. Fire that merely goes on
+  is not pressure: under peacetime orders the commanders on the spot contain a shoot-out
+  (``contain_rate``, :mod:`sim.rules.escalation`), and a government takes the decision for heavier weapons
+  only when its own dead mount or the other side has already taken it. Why: the small episodes of 2014-2022
+  stopped at small arms within hours (facts, small episodes), while April 2021 went from the first shots to
+  mortars in ~10 h and to armour in ~13 h as the toll mounted (24.kg 192001, 192151; utrk.kg 56978).
 * **Forces deployed for war** (mortars or heavier authorised from the start, as on 14 Sep 2022: mortars at
   08:45, Kabar via Trend 3644033) climb at ``deployed_authorise_factor`` times the rate until a ceasefire of
   the episode has been violated; tanks, MLRS and drones came with the return to war on 16 Sep, after the
@@ -62,9 +64,7 @@ def give_orders(state: BatchState, p: ParamBatch, world: World, draws: StepDraws
 
     auth = state.authorised
     opponent_max = state.posture[:, ::-1].max(axis=2)
-    sustained = (state.armed_hours >= p["authorise_after_hours"])[:, None]
-    pressed = ((losses >= p.col("authorise_loss_threshold")) | (opponent_max > auth)
-               | (sustained & (opponent_max >= np.maximum(auth, ARMED))))
+    pressed = (losses >= p.col("authorise_loss_threshold")) | (opponent_max > auth)
     lead = p.col("air_lead_hours")
     top_at_hand = ((lead <= 0.0) | deployed
                    | (~np.isnan(state.first_armed_hour) & (hour - state.first_armed_hour >= lead)))
