@@ -18,6 +18,7 @@ stops the work (:class:`ClusterLost`), and so does losing the scheduler.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -124,15 +125,16 @@ class DaskExecutor:
         workers: number of worker processes of the local cluster (default: the core count).
         client: an existing ``distributed.Client`` to use as is (tests, notebooks); not closed on exit.
         timeout: for connecting to ``scheduler`` (``'10s'``).
-        grace: seconds the cluster may have no worker before :class:`ClusterLost` stops the work.
+        grace: seconds the cluster may have no worker before :class:`ClusterLost` stops the work (default
+            :data:`GRACE_SECONDS`).
     """
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, client: Any = None,
-                 timeout: str | None = None, grace: float = GRACE_SECONDS) -> None:
+                 timeout: str | None = None, grace: float | None = None) -> None:
         self.scheduler = scheduler
         self.workers = workers or os.cpu_count() or 1
         self.timeout = timeout or CONNECT_TIMEOUT
-        self.grace = grace
+        self.grace = GRACE_SECONDS if grace is None else grace
         self._client = client
         self._own_client = client is None
         self._cluster: Any = None
@@ -166,8 +168,9 @@ class DaskExecutor:
                             "pip install 'bordersim[dask]'") from None
         if self.scheduler is None:
             with _sigint_ignored():
+                # silence_logs: the workers' warnings about work cancelled on an interrupt are noise here
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                             dashboard_address=None)
+                                             dashboard_address=None, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
         else:
             probe_scheduler(self.scheduler, _seconds(self.timeout))
@@ -178,7 +181,11 @@ class DaskExecutor:
                                 f"within {self.timeout} ({type(exc).__name__}: {exc})") from None
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is not None:
+            # Stopping early: workers busy with a batch are killed by their nannies, and Dask logs each
+            # kill and each closed connection; the command says in one line what happened instead.
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
         if self._futures and self._client is not None:
             try:
                 self._client.cancel(self._futures)

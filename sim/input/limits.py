@@ -55,7 +55,7 @@ def check_scenario_size(path: Path, duration_hours: float, step_hours: float, pl
     if allow_large:
         return
     if duration_hours > LIMITS.duration_hours:
-        raise _over(f"{path}: duration_hours", f"{duration_hours:,g} h", f"{LIMITS.duration_hours:,.0f} h (two years)")
+        raise _over(f"{path}: duration_hours", f"{duration_hours:,.0f} h", f"{LIMITS.duration_hours:,.0f} h (two years)")
     if step_hours < LIMITS.step_hours:
         raise UserError(f"{path}: step_hours: {step_hours:g} h is finer than the limit of {LIMITS.step_hours:g} h; "
                         f"add {ALLOW_LARGE} if you mean it")
