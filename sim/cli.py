@@ -50,8 +50,8 @@ def _output_options(parser: argparse.ArgumentParser, sizes: bool = True) -> None
 
 def _size_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-large", action="store_true",
-                        help="lift the limits on duration, step, runs and places (docs/limits.md); the estimate "
-                             "of memory and disk still applies")
+                        help="lift the limits on duration (17,520 h), step (0.25 h), steps (35,040), places (2,000) "
+                             "and runs (100,000); the check of memory and disk still applies")
 
 
 def build_parser() -> argparse.ArgumentParser:
