@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# --force: `make run` regenerates results/sept2022/, replacing the last one (other commands keep existing results)
 run: $(STAMP)
-	$(BIN)/bordersim run scenarios/sept2022.yaml
+	$(BIN)/bordersim run scenarios/sept2022.yaml --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

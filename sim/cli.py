@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from sim.errors import UserError
+from sim.errors import UserError, interrupt_outcome, signals_interrupt
 
 
 def _whole_number(minimum: int, what: str):
@@ -39,6 +39,21 @@ _count = _whole_number(0, "a number")
 _seed = _whole_number(0, "a seed")
 
 
+def _output_options(parser: argparse.ArgumentParser, sizes: bool = True) -> None:
+    """``--force`` (replace existing results) and, where the user sets sizes, ``--allow-large``."""
+    parser.add_argument("--force", action="store_true",
+                        help="replace existing results (by default an existing results folder is kept and the "
+                             "command refused)")
+    if sizes:
+        _size_option(parser)
+
+
+def _size_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-large", action="store_true",
+                        help="lift the limits on duration (17,520 h), step (0.25 h), steps (35,040), places (2,000) "
+                             "and runs (100,000); the check of memory and disk still applies")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bordersim", description=(
         "Agent-based simulation of tension, clashes, ceasefires and mediation on the Kyrgyz-Tajik border."))
@@ -58,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="draw each run's parameters from the calibrated posterior (run i uses draw i mod n) "
                           "instead of the posterior medians: ranges then include calibration uncertainty")
     run.add_argument("--fitted", type=Path, help="calibration file for --posterior (default: calibration/fitted.yaml)")
+    _output_options(run)
 
     validate = sub.add_parser("validate", help="check a scenario and everything it names, without running")
     validate.add_argument("scenario", type=Path)
+    _size_option(validate)
 
     plot = sub.add_parser("plot", help="redraw the figures of a results folder from its saved tables")
     plot.add_argument("results", type=Path)
@@ -86,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="no progress output")
     compare.add_argument("--resume", action="store_true",
                          help="finish an interrupted comparison without redoing its finished runs")
+    _output_options(compare)
 
     cal = sub.add_parser("calibrate", help="fit the free parameters to the documented episodes (ABC-SMC, pyabc)")
     cal.add_argument("--episodes", help="comma-separated episode ids from the episodes file (default: E07,E13)")
@@ -123,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "--workers processes (default: pyabc)")
     cal.add_argument("--seed", type=_seed, default=20240501, help="base seed (default: 20240501)")
     cal.add_argument("--quiet", action="store_true", help="no progress output")
+    _output_options(cal, sizes=False)
     score = sub.add_parser("score", help="score the model's forecasts of every documented episode against "
                            "naive baselines (CRPS, interval score, coverage) into results/validation/")
     score.add_argument("--episodes", help="comma-separated episode ids (default: every episode of the targets file)")
@@ -134,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--workers", type=_positive_int, help="processes (default: 1)")
     score.add_argument("--out", type=Path, help="results folder (default: results/validation)")
     score.add_argument("--quiet", action="store_true", help="no progress output")
+    _output_options(score)
     return parser
 
 
@@ -142,14 +162,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage and the error (status 2) or the help (0)
         return int(exc.code or 0)
-    try:
-        return _dispatch(args)
-    except UserError as err:
-        print(f"bordersim: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("bordersim: interrupted; no results were written", file=sys.stderr)
-        return 130
+    with signals_interrupt():
+        try:
+            return _dispatch(args)
+        except UserError as err:
+            print(f"bordersim: error: {err}", file=sys.stderr)
+            return err.exit_code
+        except KeyboardInterrupt as exc:
+            message, code = interrupt_outcome(exc)
+            print(f"bordersim: {message}", file=sys.stderr)
+            return code
+        except Exception as exc:
+            from sim.output.guard import disk_error_message
+
+            if (message := disk_error_message(exc)) is None:
+                raise
+            print(f"bordersim: error: {message}", file=sys.stderr)
+            return 2
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -158,11 +187,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run_scenario(args.scenario, RunOptions(args.seed, args.runs, args.out, args.strategy,
                                                args.workers, args.quiet, args.posterior, args.fitted,
-                                               args.account))
+                                               args.account, args.force, args.allow_large))
     elif args.command == "validate":
         from sim.input.scenario import load_scenario
 
+        from sim.input.limits import check_scenario
+
         sc = load_scenario(args.scenario)
+        check_scenario(sc, args.allow_large)
         geo = sc.geography
         print(f"{args.scenario}: ok — {len(geo.spec.places)} places, {geo.n_segments} border segments, "
               f"{len(sc.triggers)} triggers, strategy '{sc.strategy.name}' with {len(sc.strategy.actions)} "
@@ -178,7 +210,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         compare_strategies(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline,
                            seed=args.seed, executor=args.executor, workers=args.workers,
                            scheduler=args.scheduler, posterior=args.posterior, fitted=args.fitted,
-                           out=args.out or default_out(args.scenario), resume=args.resume, quiet=args.quiet)
+                           out=args.out or default_out(args.scenario), resume=args.resume, quiet=args.quiet,
+                           force=args.force, allow_large=args.allow_large)
     elif args.command == "calibrate":
         from sim.calibration.command import CalibrateOptions, calibrate
         from sim.calibration.targets import DEFAULT_EPISODES_FILE
@@ -193,14 +226,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
             resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance,
-            method=args.method, cross_validate=args.cross_validate))
+            method=args.method, cross_validate=args.cross_validate, force=args.force))
     elif args.command == "score":
         from sim.calibration.record import DEFAULT_OUT, ScoreOptions, score_record
         from sim.calibration.targets import DEFAULT_EPISODES_FILE
 
         ids = tuple(x.strip() for x in args.episodes.split(",") if x.strip()) if args.episodes else None
         score_record(ScoreOptions(args.episodes_file or DEFAULT_EPISODES_FILE, ids, args.runs, args.seed,
-                                  args.posterior, args.workers, args.out or DEFAULT_OUT, args.quiet))
+                                  args.posterior, args.workers, args.out or DEFAULT_OUT, args.quiet, args.force,
+                                  args.allow_large))
     return 0
 
 

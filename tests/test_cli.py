@@ -188,7 +188,7 @@ def test_interrupted_rerun_keeps_the_previous_results(tmp_path, monkeypatch):
     assert run_cli(MINI, "--runs", "2", "--out", out, "--quiet") == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     monkeypatch.setattr(sim.experiments.simulate, "draw_figures", _interrupt)
-    assert run_cli(MINI, "--runs", "2", "--seed", "99", "--out", out, "--quiet") == 130
+    assert run_cli(MINI, "--runs", "2", "--seed", "99", "--out", out, "--quiet", "--force") == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     _no_leftovers(parent, {"mini"})
 

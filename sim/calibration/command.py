@@ -13,6 +13,7 @@ from sim.calibration.fit import QUICK, FitSettings, OutputPaths, resample, write
 from sim.calibration.method import run_fit
 from sim.calibration.targets import DEFAULT_EPISODES_FILE, load_targets
 from sim.errors import UserError
+from sim.output.guard import claim_output, claim_outputs
 from sim.progress import say
 
 
@@ -40,6 +41,9 @@ class CalibrateOptions:
     predictive_runs: int = 100
     method: str = "pyabc"
     cross_validate: bool = False
+    force: bool = False
+    """Replace existing outputs (fitted.yaml, posterior.csv, the report folder); otherwise they are kept and
+    the command refused before the fit starts."""
 
 
 def settings_for(options: CalibrateOptions) -> FitSettings:
@@ -94,7 +98,8 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
         targets = all_targets.select(list(options.episodes) if options.episodes else list(all_targets.episodes))
         settings = dataclasses.replace(settings_for(options), method="batched")
         out = Path(options.out) if options.out is not None else DEFAULT_OUT
-        cross_validate(targets, CrossValidation(settings, 40 if options.quick else options.draws, out))
+        with claim_output(out, options.force):
+            cross_validate(targets, CrossValidation(settings, 40 if options.quick else options.draws, out))
         return OutputPaths.choose(options.out, options.quick)
     chosen = all_targets.select(list(options.episodes) if options.episodes else None)
     settings = settings_for(options)
@@ -104,8 +109,17 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
     n_pred = 12 if options.quick else options.predictive_runs
 
     if options.out_of_sample:
-        report.out_of_sample(all_targets, settings, paths, n_draws, n_pred, options.quick)
+        with claim_output(paths.report / "out_of_sample", options.force):
+            report.out_of_sample(all_targets, settings, paths, n_draws, n_pred, options.quick)
         return paths
+    with claim_outputs([paths.fitted, paths.posterior, paths.report], options.force):
+        return _fit_and_report(options, all_targets, chosen, settings, paths, n_draws, n_pred)
+
+
+def _fit_and_report(options: CalibrateOptions, all_targets: Any, chosen: Any, settings: FitSettings,
+                    paths: OutputPaths, n_draws: int, n_pred: int) -> OutputPaths:
+    """The fit, its resampled draws, the predictive runs, the report and fitted.yaml (outputs claimed)."""
+    from sim.calibration import report
 
     result = run_fit(chosen, settings)
     result.draws = resample(result, n_draws, settings.seed + 1)

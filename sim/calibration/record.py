@@ -24,8 +24,10 @@ from sim.calibration.targets import DEFAULT_EPISODES_FILE, Episode, TargetSet, l
 from sim.errors import UserError
 from sim.experiments.ensemble import LocalExecutor, run_ensemble, tasks_for
 from sim.experiments.posterior import load_posterior
+from sim.input.limits import check_runs
 from sim.input.scenario import parameter_file
 from sim.input.yamlio import read_yaml_mapping
+from sim.output.guard import claim_output
 from sim.output.results import (atomic_dir, git_commit, package_versions, portable_path, write_json,
                                write_text_atomic)
 from sim.progress import progress, say
@@ -43,6 +45,10 @@ class ScoreOptions:
     workers: int | None = None
     out: Path = DEFAULT_OUT
     quiet: bool = False
+    force: bool = False
+    """Replace an existing results folder (otherwise it is kept and the command refused before any run)."""
+    allow_large: bool = False
+    """Lift the bound on ``runs`` (``sim.input.limits``)."""
 
 
 def fitted_episodes(parameter_file: Path | None) -> set[str]:
@@ -73,6 +79,13 @@ def score_record(options: ScoreOptions) -> Path:
     """Run every selected episode, score it, and write the validation folder; returns the folder."""
     targets = load_targets(options.episodes_file)
     episodes = _selected(targets, options.episodes)
+    check_runs(options.runs, "--runs", options.allow_large)
+    with claim_output(Path(options.out), options.force):
+        return _score(options, targets, episodes)
+
+
+def _score(options: ScoreOptions, targets: TargetSet, episodes: list[Episode]) -> Path:
+    """:func:`score_record` once the inputs are checked and the output claimed."""
     every = {e.id: _documented(e) for e in targets.episodes.values() if e.kind == "episode"}
     post = load_posterior() if options.posterior else None
     rows: list[Scored] = []

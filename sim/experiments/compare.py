@@ -30,12 +30,14 @@ figures in :mod:`sim.experiments.comparison_plots` and the calibrated posterior 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import re
 import shutil
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -44,17 +46,20 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.outcomes import phase_names
-from sim.errors import UserError
+from sim.errors import Interrupted, UserError
 from sim.experiments.comparison_stats import (BOOTSTRAP_RESAMPLES, CURVES, DIFF_OUTCOMES, RELAPSE_WINDOW_HOURS,
                                   ceasefire_survival, paired_differences, ranking, strategy_table,
                                   survival_table)
 from sim.experiments.comparison_stats import kaplan_meier  # noqa: F401 - re-exported: tests use sim.experiments.compare.kaplan_meier
+from sim.experiments.budget import COMPARE, check_fits, estimate
 from sim.experiments.ensemble import Executor, RunTask, batches, derive_seeds, run_task_batch
-from sim.experiments.executors import describe, make_executor
+from sim.experiments.executors import ClusterLost, describe, make_executor
 from sim.experiments.posterior import Posterior, load_posterior
 from sim.experiments.sensitivity import scalar_outcomes
 from sim.input.scenario import Scenario, ScenarioSpec, load_scenario, strategy_path
+from sim.input.limits import check_runs, check_scenario
 from sim.input.yamlio import load_model, suggest
+from sim.output.guard import claim_output, disk_errors
 from sim.output.results import atomic_dir, file_sha256, manifest, portable_path, read_json, write_json, write_text_atomic
 from sim.progress import progress, say
 
@@ -99,8 +104,8 @@ def available_strategies(scenario_path: str | Path) -> list[str]:
 
 def make_plan(scenario_path: str | Path, strategies: str | Sequence[str], runs: int | None = None,
               baseline: str | None = None, seed: int | None = None, posterior: bool = False,
-              fitted: str | Path | None = None) -> Plan:
-    """Check everything a comparison needs (names, files, posterior) and build its tasks."""
+              fitted: str | Path | None = None, allow_large: bool = False) -> Plan:
+    """Check everything a comparison needs (names, files, sizes, posterior) and build its tasks."""
     path = Path(scenario_path)
     names = parse_strategies(strategies)
     known = available_strategies(path)
@@ -123,9 +128,12 @@ def make_plan(scenario_path: str | Path, strategies: str | Sequence[str], runs: 
     scenarios = {label: load_scenario(path, specs[label]) for label in labels}
     base_scenario = scenarios[baseline]
     base_seed = base_scenario.spec.seed if seed is None else int(seed)
+    check_scenario(base_scenario, allow_large)
+    given = runs is not None
     runs = base_scenario.spec.runs if runs is None else int(runs)
     if runs < 1:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
+    check_runs(runs, "--runs" if given else f"{path}: runs", allow_large)
     post = load_posterior(fitted) if posterior else None
     seeds = derive_seeds(base_seed, runs)
     abs_path = str(path.resolve())
@@ -243,20 +251,27 @@ def execute(plan: Plan, executor: Executor, checkpoints: Path | None = None, res
     try:
         workers = getattr(executor, "workers", None) or 1
         groups = [[todo[i] for i in ix] for ix in batches(todo, workers)]
-        with progress(len(todo), description, quiet) as advance, executor as ex:
+        with executor as ex, progress(len(todo), description, quiet) as advance:
             for records in ex.map(compare_tasks, groups) if todo else ():
                 for record in records:
                     if checkpoints is not None:
-                        checkpoints.mkdir(parents=True, exist_ok=True)
-                        write_json(checkpoints / _checkpoint_name(record.strategy, record.run),
-                                   record.to_json(plan.key(_task_of(plan, record))), compact=True)
+                        with disk_errors(checkpoints):
+                            checkpoints.mkdir(parents=True, exist_ok=True)
+                            write_json(checkpoints / _checkpoint_name(record.strategy, record.run),
+                                       record.to_json(plan.key(_task_of(plan, record))), compact=True)
                     done[(record.strategy, record.run)] = record
                     advance(1)
                     if on_run is not None:
                         on_run(record)
-    except KeyboardInterrupt:
+    except ClusterLost as exc:
+        kept = (f"{len(done)} of {len(plan.tasks)} runs are checkpointed: once the cluster has workers again, "
+                "run the same command with --resume") if checkpoints is not None else "no runs were kept"
+        raise UserError(f"{exc}; {kept}") from None
+    except KeyboardInterrupt as exc:
         if checkpoints is not None and done:
-            say(f"interrupted after {len(done)} of {len(plan.tasks)} runs; finish with --resume", False)
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            raise Interrupted(signum, f"{len(done)} of {len(plan.tasks)} runs are checkpointed; finish with "
+                              "--resume") from None
         raise
     return [done[(t.label, t.run)] for t in plan.tasks], resumed
 
@@ -316,7 +331,8 @@ def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], ru
                        executor: Executor | str = "local", workers: int | None = 1,
                        scheduler: str | None = None, posterior: bool = False,
                        fitted: str | Path | None = None, out: str | Path | None = None, resume: bool = False,
-                       quiet: bool = True, on_run: Callable[[RunRecord], None] | None = None) -> pd.DataFrame:
+                       quiet: bool = True, on_run: Callable[[RunRecord], None] | None = None,
+                       force: bool = False, allow_large: bool = False) -> pd.DataFrame:
     """Run every strategy on the same seeds and return the per-run outcomes (one row per strategy and run).
 
     Args:
@@ -331,15 +347,27 @@ def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], ru
         out: if given, write the results folder there (see module docstring) and checkpoint finished runs
             next to it; ``resume`` reuses the checkpoints of an interrupted comparison.
         on_run: called in this process after each finished (and checkpointed) run.
+        force: replace an existing results folder ``out`` (otherwise it is kept and the comparison refused
+            before it starts); allow_large: lift the bounds of ``sim.input.limits``.
 
     The analyses are :func:`~sim.experiments.comparison_stats.strategy_table`,
     :func:`~sim.experiments.comparison_stats.paired_differences` and :func:`~sim.experiments.comparison_stats.ranking` on the frame.
     """
-    plan = make_plan(scenario, strategies, runs, baseline, seed, posterior, fitted)
+    plan = make_plan(scenario, strategies, runs, baseline, seed, posterior, fitted, allow_large)
     if resume and out is None:
         raise UserError("--resume needs the results folder of the comparison to resume (out)")
     if isinstance(executor, str):
         executor = make_executor(executor, workers, scheduler)
+    job = estimate(len(plan.tasks), plan.scenario.n_steps, len(plan.scenario.geography.spec.places),
+                   getattr(executor, "workers", None) or 1, COMPARE)
+    check_fits(job, f"{plan.scenario.name}: {len(plan.labels)} strategies x {plan.runs} runs", quiet)
+    with claim_output(Path(out), force, needed=int(job.disk)) if out is not None else contextlib.nullcontext():
+        return _compare(plan, executor, out, resume, quiet, on_run)
+
+
+def _compare(plan: Plan, executor: Executor, out: str | Path | None, resume: bool, quiet: bool,
+             on_run: Callable[[RunRecord], None] | None) -> pd.DataFrame:
+    """:func:`compare_strategies` once everything is checked and the output claimed."""
     checkpoints = partial_dir(Path(out)) if out is not None else None
     info: dict[str, Any] = {}
 

@@ -8,7 +8,6 @@ unit of work is a batch of whole runs (``sim.engine.batch``), never part of a st
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,15 +16,24 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, S
 import numpy as np
 import pandas as pd
 
+from sim.experiments.pool import WorkerPool
+
 if TYPE_CHECKING:
     from sim.engine.batch import BatchResult
 
 
 
+def seed_of(base_seed: int, run: int) -> int:
+    """Run ``run``'s seed: the ``run``-th child of ``SeedSequence(base_seed).spawn``, made on its own (a child
+    is the parent's entropy with ``spawn_key=(run,)``), so no run needs the seeds of the runs before it."""
+    child = np.random.SeedSequence(base_seed, spawn_key=(run,))
+    return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
 def derive_seeds(base_seed: int, runs: int) -> list[int]:
-    """Independent per-run seeds from one base seed (``SeedSequence.spawn``), as plain ints."""
-    children = np.random.SeedSequence(base_seed).spawn(runs)
-    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+    """Independent per-run seeds from one base seed (``SeedSequence(base_seed).spawn(runs)``), as plain ints;
+    made one at a time (:func:`seed_of`), so memory holds the ints and no ``SeedSequence`` objects."""
+    return [seed_of(base_seed, i) for i in range(runs)]
 
 
 @dataclass(frozen=True)
@@ -129,20 +137,22 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """This process (``workers=1``) or a pool of processes on this machine."""
+    """This process (``workers=1``) or a pool of processes on this machine (:class:`WorkerPool`: an
+    interrupt or an error ends the workers at once)."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
 
     def __enter__(self) -> "LocalExecutor":
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = WorkerPool(self.workers).__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.__exit__(exc_type, *exc)
+            self._pool = None
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
         if self._pool is None:

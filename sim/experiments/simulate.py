@@ -15,10 +15,13 @@ import pandas as pd
 from sim.errors import UserError
 from sim.experiments.ensemble import (LocalExecutor, RunResult, run_ensemble, series_frame, summaries_frame,
                           tasks_for)
+from sim.experiments.budget import RUN, check_fits, estimate
 from sim.experiments.posterior import Posterior, load_posterior
 from sim.input.geography import load_geography
+from sim.input.limits import check_runs, check_scenario
 from sim.input.scenario import Scenario, load_scenario
 from sim.output import plots
+from sim.output.guard import claim_output
 from sim.output.results import (atomic_dir, manifest, portable_path, read_json, recorded_path, write_json,
                          write_text_atomic)
 from sim.progress import progress, say
@@ -45,26 +48,38 @@ class RunOptions:
     """The calibration file whose ``posterior_draws`` ``posterior`` uses (default calibration/fitted.yaml)."""
     account: str | None = None
     """One of the scenario's contested accounts (``accounts``), or None: the scenario as written."""
+    force: bool = False
+    """Replace an existing results folder (otherwise it is kept and the run refused before it starts)."""
+    allow_large: bool = False
+    """Lift the bounds on duration, step, runs and places (``sim.input.limits``)."""
 
 
 def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
-    """Run a scenario's ensemble and write its results folder; returns the folder."""
+    """Run a scenario's ensemble and write its results folder; returns the folder.
+
+    Everything that can fail is checked before the first run: the inputs and their sizes, the estimate of
+    time, memory and disk, and the output folder (writable, not in use, not replacing results unless
+    ``force``)."""
     scenario = load_scenario(path, options.strategy, options.account)
+    check_scenario(scenario, options.allow_large)
     seed = scenario.spec.seed if options.seed is None else options.seed
     runs = scenario.spec.runs if options.runs is None else options.runs
     if runs < 1:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
+    check_runs(runs, "--runs" if options.runs is not None else f"{scenario.path}: runs", options.allow_large)
     out = Path(options.out or scenario.spec.output or Path("results") / scenario.name)
-    tasks = tasks_for(scenario.path, seed, runs, options.strategy, account=options.account)
-    post = load_posterior(options.fitted) if options.posterior else None
-    if post is not None:
-        tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
     # a handful of runs is cheaper in this process than through a pool; never more workers than runs
     workers = min(options.workers or (1 if runs < 8 else os.cpu_count() or 1), runs)
-    with progress(runs, f"{scenario.name}: runs", options.quiet) as advance:
-        with LocalExecutor(workers) as executor:
+    job = estimate(runs, scenario.n_steps, len(scenario.geography.spec.places), workers, RUN)
+    check_fits(job, f"{scenario.name}: {runs} runs", options.quiet)
+    post = load_posterior(options.fitted) if options.posterior else None
+    with claim_output(out, options.force, needed=int(job.disk)):
+        tasks = tasks_for(scenario.path, seed, runs, options.strategy, account=options.account)
+        if post is not None:
+            tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
+        with LocalExecutor(workers) as executor, progress(runs, f"{scenario.name}: runs", options.quiet) as advance:
             results = run_ensemble(tasks, executor, on_result=lambda _: advance(1), workers=workers)
-    write_results(out, scenario, seed, results, post)
+        write_results(out, scenario, seed, results, post)
     say(f"wrote {out}/ ({runs} runs)", options.quiet)
     return out
 

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 import pydantic
 
@@ -22,6 +22,9 @@ from sim.input import parameters
 from sim.input.geography import SIDES, Geography, load_geography
 from sim.input.strategy import MediatorRegistry, StrategySpec, load_registry, load_strategy
 from sim.input.yamlio import AwareDatetime, StrictModel, load_model, read_yaml_mapping, suggest
+
+
+T = TypeVar("T")
 
 
 def _level(value: str) -> str:
@@ -227,13 +230,14 @@ def load_scenario(path: str | Path, strategy: str | None = None, account: str | 
     spec = load_model(path, ScenarioSpec, data)
     base = path.parent
     geo_path = _existing(path, "geography", base / spec.geography)
-    geography = load_geography(geo_path)
+    geography = _named(path, "geography", lambda: load_geography(geo_path))
     reg_path = _existing(path, "mediators", base / spec.mediators)
-    registry = load_registry(reg_path)
+    registry = _named(path, "mediators", lambda: load_registry(reg_path))
     strat_path = strategy_path(path, strategy or spec.strategy, given=strategy is not None)
-    strat = load_strategy(strat_path, registry, geography.segment_ids)
+    strat = _named(path, "--strategy" if strategy is not None else "strategy",
+                   lambda: load_strategy(strat_path, registry, geography.segment_ids))
     param_file = parameter_file(path, spec)
-    params = parameters.resolve(param_file)
+    params = _named(path, "parameters", lambda: parameters.resolve(param_file))
     params.update(parameters.checked(spec.parameters.overrides, f"{path}: parameters.overrides"))
     _check_tension(path, spec, geography)
     triggers = tuple(_resolve_trigger(path, i, t, spec, geography) for i, t in enumerate(spec.triggers))
@@ -276,6 +280,15 @@ def strategy_path(scenario_path: Path, name_or_path: str, given: bool = False) -
     known = sorted(p.stem for p in (base / "strategies").glob("*.yaml"))
     raise UserError(f"{scenario_path}: {field_name}: unknown strategy '{name_or_path}'"
                     f"{suggest(name_or_path, known)}")
+
+
+def _named(scenario: Path, field_name: str, load: Callable[[], T]) -> T:
+    """Load a file the scenario names; an error in it also says which scenario field named it (the file may
+    be anywhere the field points, and only the field tells the user what to change)."""
+    try:
+        return load()
+    except UserError as err:
+        raise UserError(f"{scenario}: {field_name}: {err}") from None
 
 
 def _existing(scenario: Path, field_name: str, target: Path) -> Path:

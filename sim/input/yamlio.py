@@ -21,6 +21,10 @@ from sim.errors import UserError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
+MAX_INPUT_BYTES = 50_000_000
+"""Largest input file read: far above any scenario, geography or calibration file, and a guard against a path
+that names something else (a disk image, a log)."""
+
 
 def _require_offset(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -42,7 +46,16 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping at its top level (safe loader only)."""
     if not path.is_file():
         raise UserError(f"{path}: file not found")
-    text = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_INPUT_BYTES:
+        raise UserError(f"{path}: {size:,} bytes is too large for an input file (at most {MAX_INPUT_BYTES:,}); "
+                        "expected a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a UTF-8 text file; expected a YAML file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

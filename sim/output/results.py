@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+from sim.output.guard import disk_errors, temporary_prefix
+
 PACKAGES = ("bordersim", "mesa", "numpy", "networkx", "pandas", "matplotlib", "pydantic", "pyyaml")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,31 +75,57 @@ def portable_command(argv: list[str] | None = None) -> str:
 
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``target`` in one rename, on error it is removed."""
+    """Yield a temporary folder; on success it replaces ``target`` in one rename, on error it is removed.
+
+    The temporary folder's name carries this process's id (``.NAME.<pid>.<random>.tmp``), so that a later run
+    can tell a dead run's leftover from a live one's (:func:`sim.output.guard.remove_stale`). A full disk or a
+    refused write becomes one line naming ``target``'s folder (:func:`sim.output.guard.disk_errors`)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        tmp.chmod(0o755)  # mkdtemp makes it private; results are meant to be shared
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with disk_errors(target.parent):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(target.name), suffix=".tmp", dir=target.parent))
+        try:
+            yield tmp
+            tmp.chmod(0o755)  # mkdtemp makes it private; results are meant to be shared
+            _sync_folder(tmp)
+            old = None
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}")
+                target.rename(old)
+            tmp.rename(target)
+            _sync_folder(target.parent)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a single file via a temporary name and a rename."""
+    """Write a single file via a temporary name, ``fsync`` and a rename: after a crash or a full disk the file
+    is either the old one or the whole new one, never a truncated one."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f"{temporary_prefix(path.name)}tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (its files' names) to disk, where the system allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_json(path: Path, data: Any, compact: bool = False) -> None:
