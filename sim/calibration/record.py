@@ -121,7 +121,8 @@ def _score(options: ScoreOptions, targets: TargetSet, episodes: list[Episode]) -
         if len(account_frame):
             account_frame.to_csv(tmp / "accounts.csv", index=False)
         write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options, account_frame))
-        plot_pit(frame[~frame["in_sample"]], tmp / "pit.png")
+        held = frame[~frame["in_sample"]]
+        plot_pit(held if len(held) else frame, tmp / "pit.png")
         write_json(tmp / "manifest.json", {**manifest_basics(), "score": meta})
     say(f"wrote {out}/ ({len(episodes)} episodes x {options.runs} runs)", options.quiet)
     return out
@@ -180,10 +181,11 @@ def manifest_basics() -> dict[str, Any]:
     return {"software": package_versions(), "git": git_commit(Path(__file__).resolve().parents[2])}
 
 
-def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per scored output, over the out-of-sample figures: mean scores, skill against both baselines, coverage."""
+def summary_table(frame: pd.DataFrame, in_sample: bool = False) -> pd.DataFrame:
+    """Per scored output, over the out-of-sample figures (or the in-sample ones): mean scores, skill against
+    both baselines, coverage."""
     out = []
-    for output, part in frame[~frame["in_sample"]].groupby("output", sort=False):
+    for output, part in frame[frame["in_sample"] == in_sample].groupby("output", sort=False):
         out.append({
             "output": output, "figures": len(part),
             "crps": part["crps"].mean(), "crps_reference": part["crps_reference"].mean(),
@@ -202,7 +204,8 @@ def _fmt(x: float, digits: int = 2) -> str:
 
 def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOptions,
                     accounts: pd.DataFrame | None = None) -> str:
-    held = frame[~frame["in_sample"]]
+    scope = "out of sample" if (~frame["in_sample"]).any() else "in sample"
+    held = frame[frame["in_sample"] == (scope == "in sample")]
     params = ("parameters drawn from the calibrated posterior (run i uses draw i mod n)" if options.posterior
               else "the scenarios' parameters (the calibrated posterior medians)")
     lines = [
@@ -212,14 +215,16 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
         "runs, against the same figure in the other episodes (reference class) and against zero. Skill is "
         "1 - score / baseline score: above 0 the model beats the baseline.", "",
         f"In sample (the parameters were fitted to them): {', '.join(sorted(set(frame.loc[frame['in_sample'], 'episode']))) or 'none'}. "
-        "The skill and coverage below count only the other episodes, which the fit never saw.", "",
-        "## Skill out of sample", "",
+        + ("The skill and coverage below count only the other episodes, which the fit never saw." if scope == "out of sample"
+         else "Every scored episode was fitted, so the skill and coverage below are in sample: what the fit achieved, "
+              "not a forecast (out of sample: `bordersim calibrate --cross-validate`)."), "",
+        f"## Skill {scope}", "",
         "| figure | figures | CRPS | CRPS reference | CRPS zero | skill vs reference | skill vs zero | interval skill vs reference | 50% coverage | 90% coverage |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    table = summary_table(frame)
+    table = summary_table(frame, in_sample=scope == "in sample")
     if table.empty:
-        lines.append("| (no out-of-sample figures) | | | | | | | | | |")
+        lines.append("| (no scored figures) | | | | | | | | | |")
     for r in table.itertuples():
         lines.append(f"| {r.output} | {r.figures} | {_fmt(r.crps)} | {_fmt(r.crps_reference)} | {_fmt(r.crps_zero)} | "
                      f"{_fmt(r.skill_vs_reference)} | {_fmt(r.skill_vs_zero)} | {_fmt(r.interval_skill_vs_reference)} | "
@@ -230,7 +235,7 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
                   f"against the reference class and {_fmt(skill(deaths['crps'].to_numpy(), deaths['crps_zero'].to_numpy()))} "
                   f"against zero; episodes whose deaths the model forecasts worse than zero would: "
                   f"{', '.join(worse_than_zero(deaths['episode'].to_numpy(), deaths['crps'].to_numpy(), deaths['crps_zero'].to_numpy())) or 'none'}. "
-                  f"Coverage of all {len(held)} out-of-sample figures: {held['in50'].mean():.0%} inside the 50% "
+                  f"Coverage of all {len(held)} {scope} figures: {held['in50'].mean():.0%} inside the 50% "
                   f"interval (calibrated: 50%), {held['in90'].mean():.0%} inside the 90% interval (90%). "
                   "PIT histogram: `pit.png`."]
     lines += ["", "## How far each episode escalates", "",
