@@ -85,6 +85,8 @@ SCENARIO_HELP = "scenario YAML file (relative to the working directory) or a shi
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sim.input.catalogue import KINDS
+
     parser = argparse.ArgumentParser(prog="bordersim", description=(
         "Agent-based simulation of tension, clashes, ceasefires and mediation on the Kyrgyz-Tajik border."),
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = _parser(sub, "list", "list the ids a scenario can name: places, segments, mediators, strategies "
                       "or the shipped scenarios", LIST_EXAMPLES)
-    listing.add_argument("kind", choices=("places", "segments", "mediators", "strategies", "scenarios"))
+    listing.add_argument("kind", choices=KINDS)
     listing.add_argument("--scenario", default="sept2022", help="whose geography, mediators and strategies "
                          "(default: sept2022, the shipped ones)")
     listing.add_argument("--csv", action="store_true", help="comma-separated values instead of aligned columns")
