@@ -1,26 +1,41 @@
-# `make run` and `make test` work on a fresh clone: both create .venv and install the package first.
+# `make run` and `make test` work on a fresh clone: both create .venv and install the package first, with the
+# versions pinned in requirements.lock (`make lock` regenerates it). `make run` installs what running needs;
+# `make test` adds the test tools and the optional features the tests exercise.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench clean
+.PHONY: run test bench lock clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+
+$(RUN_STAMP): pyproject.toml setup.py $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml setup.py $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
+	touch $@ $(RUN_STAMP)
 
 # --force: `make run` regenerates results/sept2022/, replacing the last one (other commands keep existing results)
-run: $(STAMP)
-	$(BIN)/bordersim run scenarios/sept2022.yaml --force
+run: $(RUN_STAMP)
+	$(BIN)/bordersim run sept2022 --force
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(RUN_STAMP)
 	$(BIN)/python benchmarks/bench_run.py
+
+# Pin every package `make test` installs (a superset of `make run`'s) for Python 3.11, with uv.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --python-version 3.11 pyproject.toml --extra test -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -54,17 +54,67 @@ def _size_option(parser: argparse.ArgumentParser) -> None:
                              "and runs (100,000); the check of memory and disk still applies")
 
 
+EXAMPLES = """examples:
+  bordersim run sept2022 --runs 20                 a shipped scenario by name, 20 runs into results/sept2022/
+  bordersim run my/scenario.yaml --strategy my/s.yaml   files relative to where you are
+  bordersim compare sept2022 --strategies none,csto_monitors --runs 100
+  bordersim list segments                          ids, ends, status and resource of every border segment
+  bordersim schema > scenario.schema.json          JSON Schema for editors (docs/scenarios.md)
+"""
+
+RUN_EXAMPLES = """examples:
+  bordersim run sept2022                           the shipped September 2022 scenario, its 100 runs
+  bordersim run april2021 --runs 200 --seed 7 --out results/apr
+  bordersim run sept2022 --strategy csto_monitors --posterior
+  bordersim run my/scenario.yaml --strategy my/strategy.yaml
+"""
+
+COMPARE_EXAMPLES = """examples:
+  bordersim compare sept2022 --strategies none,documented_2022,csto_monitors --runs 200
+  bordersim compare my/scenario.yaml --strategies none,my/strategy.yaml --baseline none
+"""
+
+LIST_EXAMPLES = """examples:
+  bordersim list segments                          the shipped geography's border segments
+  bordersim list places --csv > places.csv
+  bordersim list strategies --scenario my/scenario.yaml   strategies beside a scenario and the shipped ones
+"""
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("bordersim")
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _parser(sub: argparse._SubParsersAction, name: str, help: str, examples: str | None = None,
+            **kwargs) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".", epilog=examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
+SCENARIO_HELP = "scenario YAML file (relative to the working directory) or a shipped scenario's name (sept2022)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from sim.input.catalogue import KINDS
+
     parser = argparse.ArgumentParser(prog="bordersim", description=(
-        "Agent-based simulation of tension, clashes, ceasefires and mediation on the Kyrgyz-Tajik border."))
+        "Agent-based simulation of tension, clashes, ceasefires and mediation on the Kyrgyz-Tajik border."),
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a scenario (an ensemble of seeded runs) and write results")
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run = _parser(sub, "run", "run a scenario (an ensemble of seeded runs) and write results", RUN_EXAMPLES)
+    run.add_argument("scenario", help=SCENARIO_HELP)
     run.add_argument("--seed", type=_seed, help="base seed (default: the scenario's)")
     run.add_argument("--runs", type=_positive_int, help="number of runs (default: the scenario's)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
-    run.add_argument("--strategy", help="mediation strategy name or file, replacing the scenario's")
+    run.add_argument("--strategy", help="mediation strategy, replacing the scenario's: a name (beside the "
+                     "scenario, else shipped) or a file relative to the working directory")
     run.add_argument("--account", help="run under one party's account of a contested fact (the scenario's "
                      "'accounts'); default: the scenario as written, taking no side")
     run.add_argument("--workers", type=_positive_int, help="processes to use (default: all cores)")
@@ -72,20 +122,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--posterior", action="store_true",
                      help="draw each run's parameters from the calibrated posterior (run i uses draw i mod n) "
                           "instead of the posterior medians: ranges then include calibration uncertainty")
-    run.add_argument("--fitted", type=Path, help="calibration file for --posterior (default: calibration/fitted.yaml)")
+    run.add_argument("--fitted", type=Path, help="calibration file for --posterior (default: the shipped "
+                     "calibration/fitted.yaml)")
     _output_options(run)
 
-    validate = sub.add_parser("validate", help="check a scenario and everything it names, without running")
-    validate.add_argument("scenario", type=Path)
+    validate = _parser(sub, "validate", "check a scenario and everything it names, without running",
+                       "examples:\n  bordersim validate my/scenario.yaml\n")
+    validate.add_argument("scenario", help=SCENARIO_HELP)
     _size_option(validate)
+
+    listing = _parser(sub, "list", "list the ids a scenario can name: places, segments, mediators, strategies "
+                      "or the shipped scenarios", LIST_EXAMPLES)
+    listing.add_argument("kind", choices=KINDS)
+    listing.add_argument("--scenario", default="sept2022", help="whose geography, mediators and strategies "
+                         "(default: sept2022, the shipped ones)")
+    listing.add_argument("--csv", action="store_true", help="comma-separated values instead of aligned columns")
+
+    schema = _parser(sub, "schema", "print the JSON Schema of scenario or strategy files (for editors)",
+                     "examples:\n  bordersim schema > scenario.schema.json\n  bordersim schema strategy\n")
+    schema.add_argument("kind", nargs="?", choices=("scenario", "strategy"), default="scenario")
 
     plot = sub.add_parser("plot", help="redraw the figures of a results folder from its saved tables")
     plot.add_argument("results", type=Path)
 
-    compare = sub.add_parser("compare", help="compare mediation strategies on paired seeds, with bootstrap CIs")
-    compare.add_argument("scenario", type=Path, help="scenario YAML file")
+    compare = _parser(sub, "compare", "compare mediation strategies on paired seeds, with bootstrap CIs",
+                      COMPARE_EXAMPLES)
+    compare.add_argument("scenario", help=SCENARIO_HELP)
     compare.add_argument("--strategies", required=True,
-                         help="comma-separated strategy names (strategies/<name>.yaml beside the scenario)")
+                         help="comma-separated strategies: names (beside the scenario, else shipped) or files "
+                              "relative to the working directory")
     compare.add_argument("--runs", type=_positive_int, help="runs per strategy (default: the scenario's)")
     compare.add_argument("--baseline", help="strategy to take differences against (default: none, else the first)")
     compare.add_argument("--seed", type=_seed, help="base seed (default: the scenario's)")
@@ -199,6 +264,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{args.scenario}: ok — {len(geo.spec.places)} places, {geo.n_segments} border segments, "
               f"{len(sc.triggers)} triggers, strategy '{sc.strategy.name}' with {len(sc.strategy.actions)} "
               f"actions, {sc.n_steps} steps of {sc.spec.step_hours:g} h")
+    elif args.command == "list":
+        from sim.input.catalogue import catalogue, format_table
+
+        header, rows = catalogue(args.kind, args.scenario)
+        if args.csv:
+            import csv
+
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        else:
+            print(format_table((header, rows)))
+    elif args.command == "schema":
+        import json
+
+        from sim.input.scenario import scenario_schema, strategy_schema
+
+        print(json.dumps(scenario_schema() if args.kind == "scenario" else strategy_schema(), indent=2))
     elif args.command == "plot":
         from sim.experiments.simulate import redraw
 

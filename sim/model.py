@@ -20,12 +20,14 @@ from sim.agents import BorderPost, Government, Mediator, Village
 from sim.core.state import BatchState
 from sim.engine.batch import Simulation
 from sim.engine.outcomes import METRICS, measure, phase_names, rows, summarise as summarise_batch
+from sim.errors import warn_if_unguarded_main
+from sim.input import builtin
 from sim.input.geography import SIDES
 from sim.input.scenario import Scenario, load_scenario
 from sim.rules import ceasefire as ceasefire_rules
 from sim.rules.ceasefire import NO_CHANGE, Phase
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "sept2022.yaml"
+DEFAULT_SCENARIO = builtin.DEFAULT_SCENARIO
 
 
 class RunState:
@@ -90,7 +92,8 @@ class BorderModel(mesa.Model):
     """Tension, clashes, ceasefires and mediation on the border of one scenario.
 
     Args:
-        scenario: a loaded :class:`~sim.input.scenario.Scenario` or the path of a scenario YAML file.
+        scenario: a loaded :class:`~sim.input.scenario.Scenario`, the path of a scenario YAML file or a shipped
+            scenario's name (``"april2021"``); default: the shipped ``sept2022``.
         seed: the run's seed (Mesa convention); the same seed gives the same run in any ensemble.
         rng: a numpy ``Generator`` or seed, instead of ``seed``.
         strategy: a mediation strategy name or path replacing the scenario's own.
@@ -103,6 +106,7 @@ class BorderModel(mesa.Model):
                  rng: Any = None, strategy: str | None = None, record_series: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(seed=seed, rng=rng)
+        warn_if_unguarded_main()
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, strategy)
         elif strategy is not None:

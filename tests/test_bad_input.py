@@ -183,7 +183,7 @@ def test_plot_on_a_folder_that_is_not_a_results_folder(tmp_path, capsys):
     assert main(["plot", str(folder)]) == 2
     err = capsys.readouterr().err
     _check_message(err, [re.escape(str(folder)) + r": not a complete results folder \(missing manifest\.json, "
-                         r"series\.csv, summary\.csv, segments\.csv\)"])
+                         r"series\.parquet, summary\.csv, segments\.csv\)"])
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import sim.experiments.simulate
 from sim.cli import main
-from sim.engine.outcomes import OUTCOMES
+from sim.engine.outcomes import EVENT_TIMES, OUTCOMES, happened_output
 from sim.experiments.ensemble import derive_seeds
 from sim.input.parameters import SPECS
 from sim.model import summarise
@@ -21,8 +21,8 @@ MINI = DATA / "mini.yaml"
 MINI_SEED = 7  # the seed in tests/data/mini.yaml
 STEPS = 96  # mini.yaml: 96 hourly steps, plus the initial record
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-RESULT_FILES = {"series.csv", "summary.csv", "segments.csv", "report.md", "manifest.json", "escalation.png",
-                "map.png"}
+RESULT_FILES = {"series.parquet", "summary.csv", "segments.csv", "districts.csv", "report.md", "manifest.json",
+                "escalation.png", "map.png"}
 
 
 def run_cli(*args: str) -> int:
@@ -59,14 +59,22 @@ def test_run_writes_a_complete_results_folder(mini_results):
     assert {p.name for p in mini_results.iterdir()} == RESULT_FILES
     _no_leftovers(mini_results.parent, {"mini3"})
 
-    series = pd.read_csv(mini_results / "series.csv")
+    series = pd.read_parquet(mini_results / "series.parquet")
     assert len(series) == 3 * (STEPS + 1)
     assert series.groupby("run").size().to_dict() == {0: STEPS + 1, 1: STEPS + 1, 2: STEPS + 1}
     assert {"run", "step", "time", "hour", "max_rung", "deaths_kg_military"} <= set(series.columns)
 
     summary = pd.read_csv(mini_results / "summary.csv")
     assert len(summary) == 3
-    assert list(summary.columns) == ["run", "seed", *OUTCOMES, "peak_displaced[test]"]  # mini's one district
+    happened = [happened_output(t) for t in EVENT_TIMES]
+    assert list(summary.columns) == ["run", "seed", *OUTCOMES, *happened]
+    assert all(c.isidentifier() for c in summary.columns)  # no column name carries data
+    for timing in EVENT_TIMES:  # an empty hours cell is an event that never happened, and says so
+        assert (summary[timing].isna() == (summary[happened_output(timing)] == 0)).all()
+
+    districts = pd.read_csv(mini_results / "districts.csv")  # one row per run and district
+    assert list(districts.columns) == ["run", "district", "side", "peak_displaced"]
+    assert districts["district"].tolist() == ["test"] * 3 and districts["side"].tolist() == ["both"] * 3
 
     segments = pd.read_csv(mini_results / "segments.csv")
     assert list(segments.columns) == ["run", "segment", "peak_rung"]
@@ -99,7 +107,7 @@ def test_manifest_records_what_makes_the_run_repeatable(mini_results):
 def test_same_seed_gives_byte_identical_tables(mini_results, tmp_path):
     again = tmp_path / "again"
     assert run_cli(MINI, "--runs", "3", "--out", again, "--quiet") == 0
-    for name in ("summary.csv", "series.csv", "segments.csv"):
+    for name in ("summary.csv", "series.parquet", "segments.csv", "districts.csv"):
         assert (again / name).read_bytes() == (mini_results / name).read_bytes(), name
 
 
@@ -108,7 +116,7 @@ def test_seed_option_changes_the_results(mini_results, tmp_path):
     assert run_cli(MINI, "--runs", "3", "--seed", "8", "--out", other, "--quiet") == 0
     meta = json.loads((other / "manifest.json").read_text())
     assert meta["seeds"]["base"] == 8 and meta["seeds"]["per_run"] == derive_seeds(8, 3)
-    assert (other / "series.csv").read_bytes() != (mini_results / "series.csv").read_bytes()
+    assert (other / "series.parquet").read_bytes() != (mini_results / "series.parquet").read_bytes()
 
 
 def test_plot_redraws_the_figures(mini_results, tmp_path, capsys):

@@ -22,8 +22,9 @@ from sim.input.parameters import SPECS
 from tests.conftest import DATA, write_posterior
 
 MINI = DATA / "mini.yaml"
-EXPECTED_FILES = {"runs.csv", "table.csv", "table.md", "differences.csv", "ranking.csv", "report.md",
-                  "curves.csv", "survival.csv", "curves.png", "forest.png", "survival.png", "manifest.json"}
+EXPECTED_FILES = {"runs.csv", "districts.csv", "table.csv", "table.md", "differences.csv", "ranking.csv",
+                  "report.md", "curves.csv", "survival.csv", "curves.png", "forest.png", "survival.png",
+                  "manifest.json"}
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ import pydantic
 
 from sim.engine.outcomes import CUMULATIVE, OUTCOMES, district_output, output_district, timed_output
 from sim.errors import UserError
+from sim.input.builtin import CALIBRATION
 from sim.input.yamlio import AwareDatetime, StrictModel, load_model, suggest
 
-DEFAULT_EPISODES_FILE = Path(__file__).resolve().parents[2] / "calibration" / "episodes.yaml"
+DEFAULT_EPISODES_FILE = CALIBRATION / "episodes.yaml"
 TIMELINE_EVENTS = ("onset", "first_shots", "heavy_weapons", "ceasefire_agreed", "violation", "stabilised",
                    "protocol_signed", "withdrawal")
 

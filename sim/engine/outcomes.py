@@ -163,3 +163,15 @@ def rows(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     names = list(columns)
     values = [[math.nan if v != v else v for v in columns[n].tolist()] for n in names]
     return [dict(zip(names, row)) for row in zip(*values)]
+
+
+EVENT_TIMES = {"onset_hour": "onset", **{name: name.removeprefix("hours_to_") for name in OUTCOMES
+                                         if name.startswith("hours_to_")}}
+"""The outcomes that date an event (NaN when it never happened in the run), and the event each one dates."""
+
+
+def happened_output(timing: str) -> str:
+    """Name of the 0/1 indicator that a timed event happened at all: ``happened_first_ceasefire``. Tables and
+    the run outcomes carry it beside the NaN of a run where the event never came, so that nobody reads an
+    empty cell as 'not recorded'."""
+    return f"happened_{EVENT_TIMES[timing]}"

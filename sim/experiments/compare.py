@@ -10,6 +10,7 @@ calibration's uncertainty.
 Results (``results/compare/<scenario>/``, written completely or not at all):
 
 * ``runs.csv``: one row per strategy and run (the run summary, totals, ceasefire survival time);
+* ``districts.csv``: one row per strategy, run and district (peak displaced);
 * ``table.csv`` / ``table.md``: per strategy, mean, median and 5–95% interval of each outcome, and the
   probabilities of heavy weapons (L3+), of a relapse and of a ceasefire collapsing back into war;
 * ``differences.csv``: mean paired difference of each strategy against the baseline with a bootstrap 95%
@@ -56,8 +57,11 @@ from sim.experiments.ensemble import Executor, RunTask, batches, derive_seeds, r
 from sim.experiments.executors import ClusterLost, describe, make_executor
 from sim.experiments.posterior import Posterior, load_posterior
 from sim.experiments.sensitivity import scalar_outcomes
-from sim.input.scenario import Scenario, ScenarioSpec, load_scenario, strategy_path
+from sim.input.builtin import scenario_file
 from sim.input.limits import check_runs, check_scenario
+from sim.input.scenario import (Scenario, ScenarioSpec, available_strategies, load_scenario,
+                                strategy_path)
+from sim.output.tables import split_districts, with_happened
 from sim.input.yamlio import load_model, suggest
 from sim.output.guard import claim_output, disk_errors
 from sim.output.results import atomic_dir, file_sha256, manifest, portable_path, read_json, write_json, write_text_atomic
@@ -98,15 +102,11 @@ def parse_strategies(text: str | Sequence[str]) -> list[str]:
     return names
 
 
-def available_strategies(scenario_path: str | Path) -> list[str]:
-    return sorted(p.stem for p in (Path(scenario_path).parent / "strategies").glob("*.yaml"))
-
-
 def make_plan(scenario_path: str | Path, strategies: str | Sequence[str], runs: int | None = None,
               baseline: str | None = None, seed: int | None = None, posterior: bool = False,
               fitted: str | Path | None = None, allow_large: bool = False) -> Plan:
     """Check everything a comparison needs (names, files, sizes, posterior) and build its tasks."""
-    path = Path(scenario_path)
+    path = scenario_file(scenario_path)
     names = parse_strategies(strategies)
     known = available_strategies(path)
     labels: list[str] = []
@@ -137,7 +137,7 @@ def make_plan(scenario_path: str | Path, strategies: str | Sequence[str], runs: 
     post = load_posterior(fitted) if posterior else None
     seeds = derive_seeds(base_seed, runs)
     abs_path = str(path.resolve())
-    files = {label: strategy_path(path, specs[label]).resolve() for label in labels}
+    files = {label: strategy_path(path, specs[label], given=True).resolve() for label in labels}
     tasks = tuple(RunTask(abs_path, s, i, str(files[label]), post.overrides(i) if post else (), label)
                   for label in labels for i, s in enumerate(seeds))
     hashes = {label: sc.hash() for label, sc in scenarios.items()}
@@ -323,7 +323,7 @@ def curves_table(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
 # --- the library call -----------------------------------------------------------------------------------
 def default_out(scenario_path: str | Path) -> Path:
     """``results/compare/<scenario name>``."""
-    return Path("results") / "compare" / load_model(Path(scenario_path), ScenarioSpec).name
+    return Path("results") / "compare" / load_model(scenario_file(scenario_path), ScenarioSpec).name
 
 
 def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], runs: int | None = None,
@@ -416,7 +416,9 @@ def write_comparison(out: Path, plan: Plan, records: Sequence[RunRecord], runs: 
     }}
     meta = manifest(scenario, list(plan.seeds), extra)
     with atomic_dir(out) as tmp:
-        runs.to_csv(tmp / "runs.csv", index=False)
+        run_table, districts = split_districts(runs, plan.scenario.geography, keys=("strategy", "run"))
+        with_happened(run_table).to_csv(tmp / "runs.csv", index=False)
+        districts.to_csv(tmp / "districts.csv", index=False)
         table.to_csv(tmp / "table.csv", index=False)
         diffs.to_csv(tmp / "differences.csv", index=False)
         ranks.to_csv(tmp / "ranking.csv", index=False)

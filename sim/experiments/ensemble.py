@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, S
 import numpy as np
 import pandas as pd
 
+from sim.errors import warn_if_unguarded_main
 from sim.experiments.pool import WorkerPool
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ def run_ensemble(tasks: Sequence[RunTask], executor: Executor,
                  on_result: Callable[[RunResult], None] | None = None, workers: int = 1) -> list[RunResult]:
     """Run every task with ``executor``, in batches (:func:`batches`); ``on_result`` is called for each run
     as its batch finishes (progress). Results in task order."""
+    warn_if_unguarded_main()
     plan = batches(tasks, workers)
     results: list[Any] = [None] * len(tasks)
     for indices, batch in zip(plan, executor.map(run_tasks, [[tasks[i] for i in ix] for ix in plan])):

@@ -20,7 +20,7 @@ from sim.input import parameters
 from sim.input.yamlio import read_yaml_mapping
 from sim.output.results import file_sha256, portable_path
 
-DEFAULT_FITTED = Path("calibration") / "fitted.yaml"
+DEFAULT_FITTED = parameters.PARAMETER_SETS["fitted"]
 NON_PARAMETER_COLUMNS = frozenset({"draw", "chain", "iteration", "sample", "weight", "log_weight"})
 
 

@@ -19,7 +19,16 @@ Workbench calls ``function(**experiment)``), so both drive it unmodified::
     model.constants = [Constant("seed", 1)]
     model.outcomes = [ScalarOutcome("deaths_total")]
 
-Keeping the seed fixed while the parameters vary gives common random numbers across the design.
+Keeping the seed fixed while the parameters vary gives common random numbers across the design. An event that
+never happened in a run (no ceasefire, no stabilisation, a level never reached) has NaN hours and a
+``happened_<event>`` of 0, so an analysis can count it rather than drop it.
+
+``mesa.batch_run(ScenarioRun, parameters={"seed": range(20), ...})`` gives the same outcomes as rows of a batch
+run, one per seed: :class:`ScenarioRun` is a whole run as one Mesa step.
+
+Importing Mesa switches multiprocessing to 'spawn': a script that runs these in worker processes must keep its
+work under ``if __name__ == "__main__":``; a worker that runs a model while re-importing an unguarded script
+warns (:func:`sim.errors.warn_if_unguarded_main`).
 """
 
 from __future__ import annotations
@@ -28,16 +37,22 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
-from sim.engine.outcomes import OUTCOMES
+import mesa
+
+from sim.engine.outcomes import EVENT_TIMES, OUTCOMES, happened_output
+from sim.errors import warn_if_unguarded_main
 from sim.experiments.ensemble import RunTask, run_task
+from sim.input.builtin import DEFAULT_SCENARIO, scenario_file
 
 DERIVED = ("deaths_total", "injured_total", "peak_displaced_total", "relapse")
 """Outcomes added to the run summary: totals over both sides, and whether the conflict relapsed."""
 
+SCALAR_OUTCOMES = (*(name for name in OUTCOMES if name != "max_level"), *DERIVED,
+                   *(happened_output(t) for t in EVENT_TIMES))
+"""The keys of :func:`run_outcomes`: the numeric run outcomes, the derived ones and the happened indicators."""
+
 
 def default_scenario() -> Path:
-    from sim.model import DEFAULT_SCENARIO
-
     return DEFAULT_SCENARIO
 
 
@@ -61,6 +76,8 @@ def scalar_outcomes(summary: Mapping[str, Any]) -> dict[str, float]:
     out["injured_total"] = out["injured_kg"] + out["injured_tj"]
     out["peak_displaced_total"] = out["peak_displaced_kg"] + out["peak_displaced_tj"]
     out["relapse"] = float(out["relapses"] > 0)
+    for timing in EVENT_TIMES:
+        out[happened_output(timing)] = float(not math.isnan(out[timing]))
     return out
 
 
@@ -72,17 +89,49 @@ def run_outcomes(params: Mapping[str, Any] | None = None, seed: int = 0,
     Args:
         params: parameter names (``sim.input.parameters.SPECS``) to values; numpy scalars are accepted.
         seed: the run's seed; keep it fixed across a design for common random numbers.
-        scenario: scenario YAML file (default: ``scenarios/sept2022.yaml``).
+        scenario: scenario YAML file or shipped scenario name (default: ``sept2022``).
         strategy: mediation strategy name or file replacing the scenario's.
         **param_values: more parameters as keyword arguments (how EMA Workbench passes uncertainties).
 
     Raises :class:`~sim.errors.UserError` for an unknown parameter name or a bad value.
     """
+    warn_if_unguarded_main()
     merged = {**dict(params or {}), **param_values}
     overrides = tuple(sorted((str(k), _plain(v)) for k, v in merged.items()))
-    path = Path(scenario) if scenario is not None else default_scenario()
+    path = scenario_file(scenario) if scenario is not None else default_scenario()
     result = run_task(RunTask(str(path.resolve()), int(seed), 0, strategy, overrides))
     return scalar_outcomes(result.summary)
+
+
+class ScenarioRun(mesa.Model):
+    """A whole run of a scenario as one step of a Mesa model, for ``mesa.batch_run``: its DataCollector holds
+    the run's outcomes (:data:`SCALAR_OUTCOMES`), so batch_run returns one row of outcomes per run.
+
+    Pass the seeds as a parameter (``"seed": range(20)``) with ``iterations=1`` so that every row can be
+    repeated; without a seed, Mesa draws one. Other parameters are the model's (``sim.input.parameters``) and
+    ``scenario`` / ``strategy`` as for :func:`run_outcomes`. Runs are exactly those of the same seeds in
+    ``BorderModel`` and in ensembles. (``BorderModel`` itself records the hourly series; batch_run reads its
+    second-to-last record, since the model also records its initial state.)"""
+
+    def __init__(self, scenario: str | Path | None = None, seed: int | None = None, rng: Any = None,
+                 strategy: str | None = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, rng=rng)
+        self.run_seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
+        self.run_scenario = scenario
+        self.run_strategy = strategy
+        self.run_params = kwargs
+        self.outcomes: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _outcome_reporter(name) for name in SCALAR_OUTCOMES})
+
+    def step(self) -> None:
+        self.outcomes = run_outcomes(self.run_params, self.run_seed, self.run_scenario, self.run_strategy)
+        self.datacollector.collect(self)
+        self.running = False
+
+
+def _outcome_reporter(name: str):
+    return lambda model: model.outcomes[name]
 
 
 def _plain(value: Any) -> Any:

@@ -22,6 +22,7 @@ from sim.input.limits import check_runs, check_scenario
 from sim.input.scenario import Scenario, load_scenario
 from sim.output import plots
 from sim.output.guard import claim_output
+from sim.output.tables import has_series, read_series, split_districts, with_happened, write_series
 from sim.output.results import (atomic_dir, manifest, portable_path, read_json, recorded_path, write_json,
                          write_text_atomic)
 from sim.progress import progress, say
@@ -68,13 +69,14 @@ def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
     check_runs(runs, "--runs" if options.runs is not None else f"{scenario.path}: runs", options.allow_large)
     out = Path(options.out or scenario.spec.output or Path("results") / scenario.name)
+    strategy = str(scenario.strategy_file.resolve()) if options.strategy and scenario.strategy_file else None
     # a handful of runs is cheaper in this process than through a pool; never more workers than runs
     workers = min(options.workers or (1 if runs < 8 else os.cpu_count() or 1), runs)
     job = estimate(runs, scenario.n_steps, len(scenario.geography.spec.places), workers, RUN)
     check_fits(job, f"{scenario.name}: {runs} runs", options.quiet)
     post = load_posterior(options.fitted) if options.posterior else None
     with claim_output(out, options.force, needed=int(job.disk)):
-        tasks = tasks_for(scenario.path, seed, runs, options.strategy, account=options.account)
+        tasks = tasks_for(scenario.path, seed, runs, strategy, account=options.account)
         if post is not None:
             tasks = [dataclasses.replace(t, overrides=post.overrides(t.run)) for t in tasks]
         with LocalExecutor(workers) as executor, progress(runs, f"{scenario.name}: runs", options.quiet) as advance:
@@ -86,7 +88,8 @@ def run_scenario(path: str | Path, options: RunOptions = RunOptions()) -> Path:
 
 def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[RunResult],
                   posterior: Posterior | None = None) -> None:
-    summary = summaries_frame(results)
+    summary, districts = split_districts(summaries_frame(results), scenario.geography)
+    summary = with_happened(summary)
     if posterior is not None:
         summary.insert(2, "draw", [posterior.draw_number(r.task.run) for r in results])
     series = series_frame(results)
@@ -98,9 +101,10 @@ def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[R
     meta = manifest(dataclasses.replace(scenario, spec=spec), [r.task.seed for r in results],
                     {"posterior": posterior.info() if posterior is not None else None})
     with atomic_dir(out) as tmp:
-        series.to_csv(tmp / "series.csv", index=False)
+        write_series(series, tmp)
         summary.to_csv(tmp / "summary.csv", index=False)
         segments.to_csv(tmp / "segments.csv", index=False)
+        districts.to_csv(tmp / "districts.csv", index=False)
         write_text_atomic(tmp / "report.md", report_markdown(scenario, summary, posterior))
         write_json(tmp / "manifest.json", meta)
         draw_figures(tmp, series, summary, segments, scenario.spec.start, scenario.name,
@@ -110,8 +114,10 @@ def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[R
 def redraw(results_dir: str | Path) -> list[Path]:
     """Redraw the figures of a results folder from its saved tables (``bordersim plot``)."""
     folder = Path(results_dir)
-    needed = ["manifest.json", "series.csv", "summary.csv", "segments.csv"]
+    needed = ["manifest.json", "summary.csv", "segments.csv"]
     missing = [n for n in needed if not (folder / n).is_file()]
+    if not has_series(folder):
+        missing.insert(1, "series.parquet")
     if missing:
         raise UserError(f"{folder}: not a complete results folder (missing {', '.join(missing)})")
     meta = read_json(folder / "manifest.json")
@@ -119,7 +125,7 @@ def redraw(results_dir: str | Path) -> list[Path]:
     if not geo_path.is_file():
         raise UserError(f"{folder}/manifest.json: scenario.geography: file not found: {geo_path}")
     start = datetime.fromisoformat(meta["scenario"]["start"])
-    return draw_figures(folder, pd.read_csv(folder / "series.csv"), pd.read_csv(folder / "summary.csv"),
+    return draw_figures(folder, read_series(folder), pd.read_csv(folder / "summary.csv"),
                         pd.read_csv(folder / "segments.csv"), start, meta["scenario"]["name"],
                         load_geography(geo_path))
 
@@ -147,16 +153,18 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Poster
         values = summary[col].astype(float)
         ok = values.dropna()
         if ok.empty:
-            lines.append(f"| {col} | – | – | – | 0 |")
+            lines.append(f"| {col} | never happened | | | 0 of {len(values)} |")
             continue
         q = np.quantile(ok, [0.5, 0.05, 0.95])
-        lines.append(f"| {col} | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} | {len(ok)} |")
+        lines.append(f"| {col} | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} | {len(ok)} of {len(values)} |")
     levels = summary["max_level"].value_counts()
     shares = ", ".join(f"{lvl} {n / len(summary):.0%}" for lvl, n in sorted(levels.items()))
     heavy = summary["heavy_weapons"].astype(bool).mean()
     lines += ["", f"Highest level reached (facts-sheet coding): {shares}. "
               f"Share of runs reaching heavy weapons (L3+): {heavy:.0%}.",
-              "", "`max_rung` counts rungs: 0 is calm and rung n is the facts sheet's level L(n-1)."]
+              "", "`max_rung` counts rungs: 0 is calm and rung n is the facts sheet's level L(n-1). Hours are taken "
+              "over the runs where the event happened; in `summary.csv` an empty `hours_to_*` cell means it never "
+              "happened in that run (`happened_*` is 0)."]
     return "\n".join(lines) + "\n"
 
 

@@ -101,6 +101,16 @@ class Geography:
         """Indices of the border segments that touch a place."""
         return [i for i, ends in enumerate(self.segment_ends) if place_id in ends]
 
+    def segment_between(self, a: str, b: str) -> int | None:
+        """Index of the border segment joining two places (either order), or None."""
+        return next((i for i, ends in enumerate(self.segment_ends) if set(ends) == {a, b}), None)
+
+    def nearest_segment(self, place_id: str) -> int:
+        """Index of the border segment whose midpoint is nearest a place (the first of equals)."""
+        place = next(p for p in self.spec.places if p.id == place_id)
+        km = haversine_km(np.array([place.lat, place.lon]), self.segment_midpoint)
+        return int(np.argmin(km))
+
     @property
     def districts(self) -> tuple[str, ...]:
         """The districts of the populated places, sorted: the per-district outputs (``outcomes.district_output``)."""

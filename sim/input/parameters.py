@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from sim.errors import UserError
+from sim.input.builtin import CALIBRATION
 from sim.input.yamlio import read_yaml_mapping, suggest
 
-REPO = Path(__file__).resolve().parents[2]
-
 PARAMETER_SETS: dict[str, Path] = {
-    "fitted": REPO / "calibration" / "fitted.yaml",
+    "fitted": CALIBRATION / "fitted.yaml",
 }
 """Named parameter sets a scenario can refer to (``parameters: {set: fitted}``): ``fitted`` is the values the
 calibration publishes (its posterior medians; ``bordersim calibrate`` writes them)."""

@@ -1,7 +1,8 @@
 """Mediators and mediation strategies as data, and what each instrument does to the model.
 
 A *strategy* (``scenarios/strategies/*.yaml``) lists actions: which mediator uses which instrument,
-when (a fixed hour, or a delay after an observed trigger), on which segments. Mediators come from a
+when (a fixed hour from the start, a number of hours after the onset, or a delay after an observed
+condition), on which segments. Mediators come from a
 registry (``scenarios/mediators.yaml``) that gives each its leverage with each side.
 
 Every effect is proportional to the mediator's *effective leverage*, the smaller of its leverages with
@@ -16,9 +17,10 @@ from typing import Literal
 
 import pydantic
 
-from sim.core.ladder import parse_level
+from typing import Any
+
 from sim.errors import UserError
-from sim.input.yamlio import StrictModel, load_model, suggest
+from sim.input.yamlio import Level, StrictModel, load_model, suggest
 
 Instrument = Literal["call", "broker", "summit", "monitors", "joint_commission", "delimitation"]
 INSTRUMENTS: tuple[str, ...] = Instrument.__args__  # type: ignore[attr-defined]
@@ -56,28 +58,52 @@ class MediatorRegistry(StrictModel):
 class Trigger(StrictModel):
     """An observed condition: all the given thresholds must be met."""
 
-    level_at_least: str | None = None
-    deaths_at_least: int | None = pydantic.Field(default=None, ge=0)
-    after_ceasefire_violations: int | None = pydantic.Field(default=None, ge=0)
+    level_at_least: Level | None = pydantic.Field(default=None, description="any segment at this level or "
+                                                  "above")
+    deaths_at_least: int | None = pydantic.Field(default=None, ge=0, description="at least this many dead, "
+                                                 "both sides")
+    after_ceasefire_violations: int | None = pydantic.Field(default=None, ge=0, description="at least this "
+                                                            "many ceasefire violations")
 
-    @pydantic.field_validator("level_at_least")
-    @classmethod
-    def _level(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_level(value)
-        return value
+
+ONSET = Trigger(level_at_least="L0")
+"""The condition ``after_onset_hours`` waits for: the first incident (any segment at L0 or above). The mediators
+see it in the step the incident starts when a trigger starts it, and at the end of that step otherwise."""
 
 
 class ActionSpec(StrictModel):
-    mediator: str
+    """One action. When: ``at_hour`` (hours from the scenario's start), ``after_onset_hours`` (hours after the
+    first incident), or ``when`` a condition is first observed plus ``delay_hours``; with none of them, a
+    delay after the first armed fire (L1)."""
+
+    mediator: str = pydantic.Field(description="a mediator id from the registry")
     instrument: Instrument
-    at_hour: float | None = pydantic.Field(default=None, ge=0)
-    when: Trigger | None = None
-    delay_hours: float = pydantic.Field(default=0.0, ge=0)
-    duration_hours: float | None = pydantic.Field(default=None, gt=0)
-    segments: list[str] | None = None
-    leverage: Leverage | None = None
+    at_hour: float | None = pydantic.Field(default=None, ge=0, description="start this many hours after the "
+                                           "scenario's start")
+    after_onset_hours: float | None = pydantic.Field(default=None, ge=0, description="start this many hours "
+                                                     "after the first incident")
+    when: Trigger | None = pydantic.Field(default=None, description="start once all these are observed "
+                                          "(plus delay_hours)")
+    delay_hours: float = pydantic.Field(default=0.0, ge=0, description="hours between the condition and the "
+                                        "start")
+    duration_hours: float | None = pydantic.Field(default=None, gt=0, description="how long it lasts "
+                                                  "(default: to the end)")
+    segments: list[str] | None = pydantic.Field(default=None, description="the segments it covers (default: "
+                                                "all)")
+    leverage: Leverage | None = pydantic.Field(default=None, description="replaces the registry's leverage "
+                                               "for this action")
     source: str | None = None
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _onset_timing(cls, data: Any) -> Any:
+        """``after_onset_hours: X`` is a wait for the onset condition (:data:`ONSET`) and a delay of X."""
+        if not isinstance(data, dict) or data.get("after_onset_hours") is None:
+            return data
+        clash = [k for k in ("at_hour", "when", "delay_hours") if data.get(k) is not None]
+        if clash:
+            raise ValueError(f"give after_onset_hours alone, without {', '.join(clash)}: it already says when")
+        return {**data, "when": ONSET, "delay_hours": data["after_onset_hours"]}
 
     @pydantic.model_validator(mode="after")
     def _timing(self) -> "ActionSpec":

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import pydantic
 import yaml
 
+from sim.core.ladder import parse_level
 from sim.errors import UserError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -34,6 +35,21 @@ def _require_offset(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, pydantic.AfterValidator(_require_offset)]
 """A date-time that must carry its UTC offset: clock times in the sources are local to each side."""
+
+
+def _check_level(value: str) -> str:
+    parse_level(value)
+    return value
+
+
+LEVEL_PATTERN = r"^\s*([Cc][Aa][Ll][Mm]|[Ll][0-4])\s*$"
+"""What :func:`sim.core.ladder.parse_level` accepts, as a JSON Schema pattern for editors."""
+
+Level = Annotated[str, pydantic.AfterValidator(_check_level),
+                  pydantic.WithJsonSchema({"type": "string", "pattern": LEVEL_PATTERN,
+                                           "description": "a weapon level: calm, or L0 (stones) to L4 "
+                                                          "(aircraft, drones, MLRS), facts-sheet coding"})]
+"""A weapon level as input files write it (``L2``), checked by the ladder's own parser."""
 
 
 class StrictModel(pydantic.BaseModel):

@@ -3,8 +3,9 @@
 Everything is first written into a hidden temporary folder next to the target and then swapped in with
 renames, so an interrupted run leaves at most a ``.tmp`` folder, never a results folder that looks
 complete. ``manifest.json`` records the scenario hash, resolved parameters, seeds, package versions and
-the git commit. Every path an output records is written by :func:`portable_path` (relative to the repository
-root) and read back by :func:`recorded_path`, so that committed outputs name no machine's folders.
+the git commit. Every path an output records is written by :func:`portable_path` (relative to the data root:
+the repository in a checkout, the package data when installed) and read back by :func:`recorded_path`, so that
+outputs name no machine's folders.
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+from sim.input.builtin import ROOT
 from sim.output.guard import disk_errors, temporary_prefix
 
-PACKAGES = ("bordersim", "mesa", "numpy", "networkx", "pandas", "matplotlib", "pydantic", "pyyaml")
+PACKAGES = ("bordersim", "mesa", "numpy", "networkx", "pandas", "matplotlib", "pydantic", "pyyaml", "pyarrow")
 REPO = Path(__file__).resolve().parents[2]
+"""The checkout the code runs from, if it runs from one: whose git commit a manifest records."""
 
 
 def portable_path(path: str | Path) -> str:
-    """How an output names a file: relative to the repository root if the file is inside it, else relative to
-    the current directory if it is inside that, else just the file's name (POSIX separators).
+    """How an output names a file: relative to the data root (``sim.input.builtin.ROOT``: the repository in a
+    checkout) if the file is inside it, else relative to the current directory if it is inside that, else just
+    the file's name (POSIX separators).
 
     Why: results and calibration files are committed and shared; an absolute path names one machine's folders
     and means nothing on another. ``..`` is resolved, so ``scenarios/../calibration/fitted.yaml`` is written as
     ``calibration/fitted.yaml``."""
     given = Path(path)
     candidates = [Path(os.path.abspath(given)), given.resolve()]
-    for base in (REPO, Path.cwd().resolve()):
+    for base in (ROOT, Path.cwd().resolve()):
         for candidate in candidates:
             try:
                 return candidate.relative_to(base).as_posix()
@@ -49,12 +53,12 @@ def portable_path(path: str | Path) -> str:
 
 def recorded_path(text: str | Path) -> Path:
     """The file a path recorded by :func:`portable_path` names: an absolute path as it is; a relative one
-    against the repository root if the file is there, else against the current directory."""
+    against the data root if the file is there, else against the current directory."""
     path = Path(text)
     if path.is_absolute():
         return path
-    in_repo = REPO / path
-    return in_repo if in_repo.exists() else path
+    in_root = ROOT / path
+    return in_root if in_root.exists() else path
 
 
 def portable_command(argv: list[str] | None = None) -> str:
@@ -70,7 +74,10 @@ def portable_command(argv: list[str] | None = None) -> str:
             return f"{option}={portable_path(value)}"
         return a
 
-    return " ".join([Path(argv[0]).name, *(arg(a) for a in argv[1:])])
+    program = Path(argv[0]).name
+    if program == "__main__.py":  # python -m sim
+        program = "bordersim"
+    return " ".join([program, *(arg(a) for a in argv[1:])])
 
 
 @contextlib.contextmanager
@@ -154,7 +161,10 @@ def package_versions() -> dict[str, str]:
 
 
 def git_commit(repo: Path) -> dict[str, Any]:
-    """The commit the code ran from, and whether the working tree had uncommitted changes."""
+    """The commit the code ran from, and whether the working tree had uncommitted changes (None, None when the
+    code does not run from a git checkout, as when installed from a wheel)."""
+    if not (Path(repo) / ".git").exists():
+        return {"commit": None, "dirty": None}
     try:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=5, check=True).stdout.strip()
