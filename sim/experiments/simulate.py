@@ -18,7 +18,7 @@ from sim.experiments.ensemble import (LocalExecutor, RunResult, run_ensemble, se
 from sim.experiments.posterior import Posterior, load_posterior
 from sim.input.geography import load_geography
 from sim.input.scenario import Scenario, load_scenario
-from sim.output import plots
+from sim.output import html_map, maps, plots
 from sim.output.results import (atomic_dir, manifest, portable_path, read_json, recorded_path, write_json,
                          write_text_atomic)
 from sim.progress import progress, say
@@ -87,7 +87,7 @@ def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[R
         write_text_atomic(tmp / "report.md", report_markdown(scenario, summary, posterior))
         write_json(tmp / "manifest.json", meta)
         draw_figures(tmp, series, summary, segments, scenario.spec.start, scenario.name,
-                     load_geography(scenario.geography.path))
+                     load_geography(scenario.geography.path), meta)
 
 
 def redraw(results_dir: str | Path) -> list[Path]:
@@ -104,13 +104,16 @@ def redraw(results_dir: str | Path) -> list[Path]:
     start = datetime.fromisoformat(meta["scenario"]["start"])
     return draw_figures(folder, pd.read_csv(folder / "series.csv"), pd.read_csv(folder / "summary.csv"),
                         pd.read_csv(folder / "segments.csv"), start, meta["scenario"]["name"],
-                        load_geography(geo_path))
+                        load_geography(geo_path), meta)
 
 
 def draw_figures(folder: Path, series: pd.DataFrame, summary: pd.DataFrame, segments: pd.DataFrame,
-                 start: datetime, name: str, geo: Any) -> list[Path]:
+                 start: datetime, name: str, geo: Any, meta: dict[str, Any] | None = None) -> list[Path]:
+    """The figures of a results folder: escalation curves, the map, and the interactive map (which replays
+    one run from the seed in ``meta``, the folder's manifest)."""
     return [plots.plot_escalation(series, summary, start, name, folder / "escalation.png"),
-            plots.plot_map(geo, segments, name, folder / "map.png")]
+            maps.plot_map(geo, segments, name, folder / "map.png"),
+            html_map.write_html_map(folder / "map.html", geo, series, summary, segments, start, name, meta)]
 
 
 def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Posterior | None = None) -> str:
