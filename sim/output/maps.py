@@ -60,8 +60,9 @@ MARKERS = {"village": "o", "town": "o", "exclave": "o", "post": "^", "checkpoint
 
 
 def short_name(name: str) -> str:
-    """A place's name for a label: the text before its first parenthesis ("Ak-Sai (Kak-Sai)" -> "Ak-Sai")."""
-    return name.split(" (")[0].strip().strip("'")
+    """A place's name for a label: the text before its first parenthesis, without quotes ("Ak-Sai (Kak-Sai)"
+    -> "Ak-Sai", "'Dushanbe' post (Isfara detachment)" -> "Dushanbe post")."""
+    return name.split(" (")[0].replace("'", "").strip()
 
 
 def segment_levels(segment_peaks: pd.DataFrame) -> tuple[dict[str, int], dict[str, float]]:
@@ -348,9 +349,19 @@ def draw_panel(ax: plt.Axes, bmap: BorderMap, extent: Extent, levels: Mapping[st
     draw_roads(ax, bmap, group)
     labels = draw_segments(ax, bmap, levels, numbers, extent, skip_numbers)
     labels += draw_places(ax, bmap, extent, labelled, sizes)
-    place_labels(ax, labels, *label_obstacles(bmap))
     scale_bar(ax, extent)
     north_arrow(ax, bmap, extent)
+    markers, lines = label_obstacles(bmap)
+    place_labels(ax, labels, np.vstack([markers, _furniture(extent)]), lines)
+
+
+def _furniture(extent: Extent) -> np.ndarray:
+    """Points over the scale bar (lower left) and the north arrow (upper right), for labels to keep off."""
+    gx, gy = np.meshgrid(np.linspace(0, 1, 8), np.linspace(0, 1, 4))
+    corners = [((0.03, 0.03), (0.30, 0.10)), ((0.90, 0.72), (0.99, 0.88))]
+    pts = [np.column_stack([extent.x0 + (a[0] + gx.ravel() * (b[0] - a[0])) * extent.width,
+                            extent.y0 + (a[1] + gy.ravel() * (b[1] - a[1])) * extent.height]) for a, b in corners]
+    return np.vstack(pts)
 
 
 def overview_labels(bmap: BorderMap, detail: Extent | None) -> list[str]:
