@@ -123,16 +123,16 @@ def clip_polygon(ring: Sequence[Point], bbox: Sequence[float]) -> list[Point]:
     for axis, limit, keep_above in edges:
         if not points:
             break
-        inside = (lambda p: p[axis] >= limit) if keep_above else (lambda p: p[axis] <= limit)
+        inside = [(p[axis] >= limit) if keep_above else (p[axis] <= limit) for p in points]
         clipped: list[Point] = []
         for i, current in enumerate(points):
             previous = points[i - 1]
-            if inside(current) != inside(previous):
+            if inside[i] != inside[i - 1]:
                 t = (limit - previous[axis]) / (current[axis] - previous[axis])
                 crossing = [previous[0] + t * (current[0] - previous[0]), previous[1] + t * (current[1] - previous[1])]
                 crossing[axis] = limit
                 clipped.append((crossing[0], crossing[1]))
-            if inside(current):
+            if inside[i]:
                 clipped.append(current)
         points = clipped
     return points if len(points) >= 3 else []
