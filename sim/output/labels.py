@@ -92,4 +92,4 @@ def place_labels(ax: plt.Axes, labels: list[Label], markers: np.ndarray, lines: 
         if best_r > LEADER_PX:
             edge = to_data(np.clip(ax_px, box[:2], box[2:]))  # the label's edge nearest to its anchor
             ax.annotate("", xy=label.anchor, xytext=tuple(edge), zorder=label.text.get_zorder() - 0.5,
-                        arrowprops=dict(arrowstyle="-", color="#555555", lw=0.5, shrinkA=0, shrinkB=1.5))
+                        arrowprops=dict(arrowstyle="-", color="#5a5a5a", lw=0.5, shrinkA=0, shrinkB=1.5))

@@ -213,7 +213,7 @@ def draw_basemap(ax: plt.Axes, bmap: BorderMap, extent: Extent, country_labels: 
         ax.fill(xy[:, 0], xy[:, 1], color=COUNTRY_FILL.get(country.iso, OTHER_FILL), lw=0, zorder=0)
     for boundary in bmap.basemap.boundaries:
         xy = _ring_xy(bmap, boundary.line)
-        ax.plot(xy[:, 0], xy[:, 1], color="#555555", lw=1.3, ls=(0, (6, 2, 1, 2)), zorder=1)
+        ax.plot(xy[:, 0], xy[:, 1], color="#5a5a5a", lw=1.3, ls=(0, (6, 2, 1, 2)), zorder=1)
     ax.set_xlim(extent.x0, extent.x1)
     ax.set_ylim(extent.y0, extent.y1)
     ax.set_aspect("equal")
@@ -248,7 +248,7 @@ def _label_countries(ax: plt.Axes, bmap: BorderMap, extent: Extent, rings: list)
             continue
         best = np.flatnonzero(here)[np.argmax(clearance[here])]
         ax.text(grid[best, 0], grid[best, 1], name.upper(), ha="center", va="center", fontsize=10,
-                color="#777777", fontweight="bold", alpha=0.9, zorder=1,
+                color="#7a7a7a", fontweight="bold", alpha=0.9, zorder=1,
                 path_effects=[pe.withStroke(linewidth=3, foreground="white")])
 
 
@@ -260,14 +260,14 @@ def draw_segments(ax: plt.Axes, bmap: BorderMap, levels: Mapping[str, int], numb
         rung = int(levels.get(sid, 0))
         ax.plot([a[0], b[0]], [a[1], b[1]], color=LEVEL_COLOURS[rung], lw=LEVEL_WIDTHS[rung],
                 solid_capstyle="round", zorder=3,
-                path_effects=[pe.Stroke(linewidth=LEVEL_WIDTHS[rung] + 1.4, foreground="#333333"), pe.Normal()])
+                path_effects=[pe.Stroke(linewidth=LEVEL_WIDTHS[rung] + 1.4, foreground="#3a3a3a"), pe.Normal()])
         mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
         if not numbers or (extent and not extent.contains(np.array(mx), np.array(my))):
             continue
         if skip is not None and skip.contains(np.array(mx), np.array(my)):
             continue
         text = ax.text(mx, my, str(number), fontsize=6.5, zorder=6, color="black",
-                       bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="#333333", lw=0.5, alpha=0.95))
+                       bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="#3a3a3a", lw=0.5, alpha=0.95))
         texts.append(Label(text, (mx, my), (-1.0, 2.0, 6.0, 12.0, 20.0, 32.0)))
     return texts
 
@@ -379,13 +379,13 @@ def overview_labels(bmap: BorderMap, detail: Extent | None) -> list[str]:
 
 def level_legend(ax: plt.Axes, title: str = "segment level") -> None:
     handles = [plt.Line2D([], [], color=LEVEL_COLOURS[r], lw=LEVEL_WIDTHS[r] + 1,
-                          path_effects=[pe.Stroke(linewidth=LEVEL_WIDTHS[r] + 2.4, foreground="#333333"), pe.Normal()],
+                          path_effects=[pe.Stroke(linewidth=LEVEL_WIDTHS[r] + 2.4, foreground="#3a3a3a"), pe.Normal()],
                           label=LABELS[Rung(r)]) for r in range(N_RUNGS)]
-    handles += [plt.Line2D([], [], color="#555555", lw=1.3, ls=(0, (6, 2, 1, 2)), label="international boundary"),
+    handles += [plt.Line2D([], [], color="#5a5a5a", lw=1.3, ls=(0, (6, 2, 1, 2)), label="international boundary"),
                 plt.Line2D([], [], color="#a0a0a0", lw=0.8, label="road")]
     handles += [plt.Line2D([], [], ls="", marker="o", color=SIDE_COLOURS[s], label=f"{s} village / town")
                 for s in SIDE_COLOURS]
-    handles += [plt.Line2D([], [], ls="", marker=m, color="#666666", label=k)
+    handles += [plt.Line2D([], [], ls="", marker=m, color="#6a6a6a", label=k)
                 for k, m in (("post", "^"), ("checkpoint", "s"), ("facility", "D"))]
     ax.legend(handles=handles, loc="upper left", fontsize=7, title=title, title_fontsize=8, frameon=False)
 
@@ -413,7 +413,7 @@ def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path)
         draw_panel(ax_detail, bmap, detail, levels, main_group, inside, country_labels=True)
         ax_detail.set_title("Detail (grey frame on the overview)", fontsize=10, loc="left")
         ax_main.add_patch(plt.Rectangle((detail.x0, detail.y0), detail.width, detail.height, fill=False,
-                                        ec="#444444", lw=1.0, ls="--", zorder=8))
+                                        ec="#4a4a4a", lw=1.0, ls="--", zorder=8))
         right_x = 0.02 + size * 12.5 / 16 + 0.02
     else:
         right_x = 0.02
@@ -435,7 +435,7 @@ def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path)
                  ha="left", fontsize=13)
     fig.text(0.02, 0.008, f"Projection: {bmap.crs_name}. {ATTRIBUTION}; a place's side is the marker colour "
              "(geography file), not where the generalised line puts it. Segments are drawn as straight lines "
-             "between the places that face each other.", fontsize=7, color="#444444")
+             "between the places that face each other.", fontsize=7, color="#4a4a4a")
     return save_figure(fig, out)
 
 
@@ -450,6 +450,6 @@ def _segment_key(fig: plt.Figure, bmap: BorderMap, levels: Mapping[str, int], ar
         share = f"  {armed.get(sid, 0):.0%} armed" if runs > 1 else ""
         yy = y - (i + 1) * step
         fig.patches.append(plt.Rectangle((x, yy - 0.004), 0.008, 0.009, transform=fig.transFigure,
-                                         fc=LEVEL_COLOURS[rung], ec="#333333", lw=0.4, figure=fig))
+                                         fc=LEVEL_COLOURS[rung], ec="#3a3a3a", lw=0.4, figure=fig))
         fig.text(x + 0.011, yy, f"{number:>2}  {sid}  {level_name(rung)}{share}", fontsize=6.5, va="center",
                  family="monospace")
