@@ -13,5 +13,7 @@ DATA = {"sim._data.scenarios": "scenarios", "sim._data.calibration": "calibratio
 setup(
     packages=find_packages(include=["sim", "sim.*"]) + list(DATA),
     package_dir=DATA,
-    package_data={name: ["**/*.yaml", "**/*.csv"] for name in DATA},
+    package_data={**{name: ["**/*.yaml", "**/*.csv"] for name in DATA},
+                  # the maps' boundary extract (source and licence in its README) and the page map.html is made from
+                  "sim.output": ["data/*.geojson", "data/*.html", "data/*.md"]},
 )

@@ -21,8 +21,9 @@ MINI = DATA / "mini.yaml"
 MINI_SEED = 7  # the seed in tests/data/mini.yaml
 STEPS = 96  # mini.yaml: 96 hourly steps, plus the initial record
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-RESULT_FILES = {"series.parquet", "summary.csv", "segments.csv", "districts.csv", "report.md", "manifest.json",
-                "escalation.png", "map.png"}
+FIGURES = {"escalation.png", "map.png", "map.html"}
+RESULT_FILES = {"series.parquet", "summary.csv", "segments.csv", "districts.csv", "report.md",
+                "manifest.json"} | FIGURES
 
 
 def run_cli(*args: str) -> int:
@@ -122,11 +123,11 @@ def test_seed_option_changes_the_results(mini_results, tmp_path):
 def test_plot_redraws_the_figures(mini_results, tmp_path, capsys):
     folder = tmp_path / "copy"
     folder.mkdir()
-    for name in RESULT_FILES - {"escalation.png", "map.png"}:
+    for name in RESULT_FILES - FIGURES:
         (folder / name).write_bytes((mini_results / name).read_bytes())
     assert main(["plot", str(folder)]) == 0
     printed = capsys.readouterr().out.split()
-    assert sorted(Path(p).name for p in printed) == ["escalation.png", "map.png"]
+    assert {Path(p).name for p in printed} == FIGURES
     for png in ("escalation.png", "map.png"):
         assert (folder / png).read_bytes().startswith(PNG_MAGIC)
 
@@ -158,7 +159,7 @@ def test_portable_path_is_relative_to_the_repository_then_the_working_directory(
 def test_plot_redraws_from_another_working_directory(mini_results, tmp_path, monkeypatch, capsys):
     folder = tmp_path / "copy"
     folder.mkdir()
-    for name in RESULT_FILES - {"escalation.png", "map.png"}:
+    for name in RESULT_FILES - FIGURES:
         (folder / name).write_bytes((mini_results / name).read_bytes())
     monkeypatch.chdir(tmp_path)
     assert main(["plot", "copy"]) == 0

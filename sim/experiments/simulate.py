@@ -20,7 +20,7 @@ from sim.experiments.posterior import Posterior, load_posterior
 from sim.input.geography import load_geography
 from sim.input.limits import check_runs, check_scenario
 from sim.input.scenario import Scenario, load_scenario
-from sim.output import plots
+from sim.output import html_map, maps, plots
 from sim.output.guard import claim_output
 from sim.output.tables import has_series, read_series, split_districts, with_happened, write_series
 from sim.output.results import (atomic_dir, manifest, portable_path, read_json, recorded_path, write_json,
@@ -108,7 +108,7 @@ def write_results(out: Path, scenario: Scenario, base_seed: int, results: list[R
         write_text_atomic(tmp / "report.md", report_markdown(scenario, summary, posterior))
         write_json(tmp / "manifest.json", meta)
         draw_figures(tmp, series, summary, segments, scenario.spec.start, scenario.name,
-                     load_geography(scenario.geography.path))
+                     load_geography(scenario.geography.path), meta)
 
 
 def redraw(results_dir: str | Path) -> list[Path]:
@@ -127,13 +127,16 @@ def redraw(results_dir: str | Path) -> list[Path]:
     start = datetime.fromisoformat(meta["scenario"]["start"])
     return draw_figures(folder, read_series(folder), pd.read_csv(folder / "summary.csv"),
                         pd.read_csv(folder / "segments.csv"), start, meta["scenario"]["name"],
-                        load_geography(geo_path))
+                        load_geography(geo_path), meta)
 
 
 def draw_figures(folder: Path, series: pd.DataFrame, summary: pd.DataFrame, segments: pd.DataFrame,
-                 start: datetime, name: str, geo: Any) -> list[Path]:
+                 start: datetime, name: str, geo: Any, meta: dict[str, Any] | None = None) -> list[Path]:
+    """The figures of a results folder: escalation curves, the map, and the interactive map (which replays
+    one run from the seed in ``meta``, the folder's manifest)."""
     return [plots.plot_escalation(series, summary, start, name, folder / "escalation.png"),
-            plots.plot_map(geo, segments, name, folder / "map.png")]
+            maps.plot_map(geo, segments, name, folder / "map.png"),
+            html_map.write_html_map(folder / "map.html", geo, series, summary, segments, start, name, meta)]
 
 
 def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Posterior | None = None) -> str:

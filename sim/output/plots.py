@@ -3,8 +3,7 @@
 * ``escalation.png``: escalation level and armed segments, cumulative deaths by side, displaced by side,
   over time: the median across runs with a 5–95% band when there is more than one run; the ceasefire's
   first agreement and stabilisation are marked with their median hour.
-* ``map.png``: places by latitude/longitude coloured by side, border segments coloured by their median peak
-  level across runs, roads in grey.
+* ``map.png``: drawn by :mod:`sim.output.maps`.
 """
 
 from __future__ import annotations
@@ -22,10 +21,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.core.ladder import LABELS, N_RUNGS, Rung  # noqa: E402
-from sim.input.geography import Geography  # noqa: E402
 
 SIDE_COLOURS = {"KG": "#d62728", "TJ": "#2ca02c"}
-RUNG_COLOURS = ["#bbbbbb", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#7f0000"]
+
+
+def with_death_totals(series: pd.DataFrame) -> pd.DataFrame:
+    """A copy of an hourly series with ``deaths_kg`` and ``deaths_tj`` (military and civilian together)."""
+    series = series.copy()
+    for side in ("kg", "tj"):
+        series[f"deaths_{side}"] = series[f"deaths_{side}_military"] + series[f"deaths_{side}_civilian"]
+    return series
 
 
 def band(series: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -52,9 +57,7 @@ def plot_escalation(series: pd.DataFrame, summary: pd.DataFrame, start: datetime
                     out: Path, marks: Sequence[tuple[str, datetime]] = ()) -> Path:
     """The escalation curves of one ensemble (see module docstring)."""
     runs = series["run"].nunique()
-    series = series.copy()
-    series["deaths_kg"] = series["deaths_kg_military"] + series["deaths_kg_civilian"]
-    series["deaths_tj"] = series["deaths_tj_military"] + series["deaths_tj_civilian"]
+    series = with_death_totals(series)
     fig, axes = plt.subplots(4, 1, figsize=(10, 11), sharex=True)
     _draw(axes[0], series, "max_rung", start, "highest level", "#7f0000", runs)
     axes[0].set_yticks(range(N_RUNGS), [LABELS[Rung(r)] for r in range(N_RUNGS)])
@@ -87,40 +90,6 @@ def plot_escalation(series: pd.DataFrame, summary: pd.DataFrame, start: datetime
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
     band_note = f"median and 5–95% band over {runs} runs" if runs > 1 else "one run"
     fig.suptitle(f"{title}: {band_note}")
-    fig.tight_layout()
-    return save_figure(fig, out)
-
-
-def plot_map(geo: Geography, segment_peaks: pd.DataFrame, title: str, out: Path) -> Path:
-    """The border graph by lat/lon; segments coloured by their median peak level across runs."""
-    places = {p.id: p for p in geo.spec.places}
-    median_peak = segment_peaks.groupby("segment")["peak_rung"].median()
-    fig, ax = plt.subplots(figsize=(13, 7))
-    for a, b, data in geo.graph.edges(data=True):
-        xa, ya, xb, yb = places[a].lon, places[a].lat, places[b].lon, places[b].lat
-        if data["kind"] == "road":
-            ax.plot([xa, xb], [ya, yb], color="#cccccc", lw=0.8, zorder=1)
-        else:
-            rung = int(round(median_peak.get(data["id"], 0)))
-            ax.plot([xa, xb], [ya, yb], color=RUNG_COLOURS[rung], lw=3.0,
-                    ls="-" if data["status"] == "disputed" else "--", zorder=2)
-    for side, colour in SIDE_COLOURS.items():
-        pts = [p for p in geo.spec.places if p.side == side]
-        sizes = [12 + 40 * np.sqrt(p.population / 10000) for p in pts]
-        ax.scatter([p.lon for p in pts], [p.lat for p in pts], s=sizes, color=colour, label=side,
-                   zorder=3, edgecolor="white", lw=0.5)
-        for p in pts:
-            if p.population >= 10000 or p.kind in ("exclave", "facility"):
-                ax.annotate(p.name, (p.lon, p.lat), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    for r in range(N_RUNGS):
-        ax.plot([], [], color=RUNG_COLOURS[r], lw=3, label=f"segment peak: {LABELS[Rung(r)]}")
-    ax.plot([], [], color="#cccccc", lw=0.8, label="road")
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_aspect(1 / np.cos(np.radians(40)))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    ax.set_title(f"{title}: median peak level per border segment (dashed: agreed line)")
-    ax.grid(alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, out)
 
