@@ -76,9 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
                          "(default with --executor dask: start a local cluster)")
     compare.add_argument("--posterior", action="store_true",
-                         help="draw each run's parameters from the calibrated posterior (same draw for run i "
-                              "of every strategy)")
-    compare.add_argument("--fitted", type=Path, help="calibration file for --posterior "
+                         help="draw each run's parameters from the calibrated posterior even if the scenario does "
+                              "not run with the calibration's values (it is the default when it does)")
+    compare.add_argument("--fixed-parameters", action="store_true",
+                         help="keep the calibrated parameters at the scenario's values instead of drawing them "
+                              "from the posterior")
+    compare.add_argument("--fixed-effects", action="store_true",
+                         help="keep the mediation effects and mediators' leverage at their shipped values "
+                              "instead of drawing them from their priors")
+    compare.add_argument("--fixed-chance", action="store_true",
+                         help="give every run the same seed: only the drawn inputs vary")
+    compare.add_argument("--delays", help="comma-separated hours (e.g. 0,6,12,24,48,72): run each strategy with its "
+                         "first action moved to that many hours after it is first due, and report the cost of "
+                         "waiting (when to act)")
+    compare.add_argument("--fitted", type=Path, help="calibration file of the posterior "
                          "(default: calibration/fitted.yaml)")
     compare.add_argument("--out", type=Path, help="results folder (default: results/compare/<scenario name>)")
     compare.add_argument("--quiet", action="store_true", help="no progress output")
@@ -172,10 +183,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "compare":
         from sim.experiments.compare import compare_strategies, default_out
 
-        compare_strategies(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline,
-                           seed=args.seed, executor=args.executor, workers=args.workers,
-                           scheduler=args.scheduler, posterior=args.posterior, fitted=args.fitted,
-                           out=args.out or default_out(args.scenario), resume=args.resume, quiet=args.quiet)
+        if args.posterior and args.fixed_parameters:
+            raise UserError("--posterior and --fixed-parameters contradict each other; give one")
+        posterior = True if args.posterior else (False if args.fixed_parameters else None)
+        options = dict(runs=args.runs, baseline=args.baseline, seed=args.seed, executor=args.executor,
+                       workers=args.workers, scheduler=args.scheduler, posterior=posterior, fitted=args.fitted,
+                       resume=args.resume, quiet=args.quiet, effects=not args.fixed_effects,
+                       chance=not args.fixed_chance)
+        if args.delays is not None:
+            from sim.experiments.when import compare_delays, default_when_out, parse_delays
+
+            compare_delays(args.scenario, args.strategies, parse_delays(args.delays),
+                           out=args.out or default_when_out(args.scenario), **options)
+        else:
+            compare_strategies(args.scenario, args.strategies, out=args.out or default_out(args.scenario),
+                               **options)
     elif args.command == "calibrate":
         from sim.calibration.command import CalibrateOptions, calibrate
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

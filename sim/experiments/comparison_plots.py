@@ -97,3 +97,28 @@ def plot_survival(survival: pd.DataFrame, runs: pd.DataFrame, labels: Sequence[s
     ax.set_title("Ceasefire survival (Kaplan–Meier; | = censored at the end of the run)")
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def plot_when(table: pd.DataFrame, baseline: str, out: Path) -> Path:
+    """The cost of waiting: each strategy's mean paired difference against the baseline by the delay of its
+    first action, with the bootstrap 95% band, one panel per outcome."""
+    from sim.experiments.comparison_stats import OUTCOMES
+
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    names = list(dict.fromkeys(table["strategy"]))
+    colours = _colours(names)
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 4.2))
+    for ax, outcome in zip(np.atleast_1d(axes), outcomes):
+        for name in names:
+            sub = table[(table["outcome"] == outcome) & (table["strategy"] == name)].sort_values("delay_hours")
+            ax.plot(sub["delay_hours"], sub["mean_diff"], "o-", color=colours[name], lw=1.6, label=name)
+            ax.fill_between(sub["delay_hours"], sub["ci_lo"], sub["ci_hi"], color=colours[name], alpha=0.15, lw=0)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(OUTCOMES[outcome].label, fontsize=9)
+        ax.set_xlabel("hours after it is due that the strategy's first action comes")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel(f"difference from '{baseline}' (mean, 95% CI)")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.suptitle("When to act: what waiting costs (paired runs; below 0 is better than the baseline)")
+    fig.tight_layout()
+    return save_figure(fig, out)

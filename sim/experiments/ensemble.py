@@ -41,6 +41,9 @@ class RunTask:
     read_at_hours: tuple[float, ...] = ()
     """Hours at which the cumulative outputs are read as well (``outcomes.TimedReadings``): a calibration
     target dated to a moment of the episode."""
+    leverage: tuple[tuple[str, float, float], ...] = ()
+    """The run's own draw of mediators' leverage, (mediator id, KG, TJ) each; mediators not named keep the
+    registry's (``sim.experiments.uncertainty``)."""
 
 
 @dataclass
@@ -70,8 +73,10 @@ def run_task_batch(tasks: Sequence[RunTask], record_series: bool = True) -> "Bat
 
     first = tasks[0]
     scenario = _scenario(first.scenario_path, first.strategy)
+    leverage = ([{m: (kg, tj) for m, kg, tj in t.leverage} for t in tasks]
+                if any(t.leverage for t in tasks) else None)
     return run_batch(scenario, [t.seed for t in tasks], [dict(t.overrides) for t in tasks],
-                     record_series=record_series, read_at_hours=first.read_at_hours)
+                     record_series=record_series, read_at_hours=first.read_at_hours, leverage=leverage)
 
 
 def run_tasks(tasks: Sequence[RunTask], record_series: bool = True) -> list[RunResult]:
