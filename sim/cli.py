@@ -96,6 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--resume", action="store_true",
                          help="finish an interrupted comparison without redoing its finished runs")
 
+    sens = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib: Sobol or Morris) of the outcomes "
+                          "and of strategy differences to every input with a prior")
+    sens.add_argument("scenario", type=Path, help="scenario YAML file")
+    sens.add_argument("--strategies", help="comma-separated strategies; differences are taken against none (if "
+                      "given) or the first (default: the scenario's strategy alone)")
+    sens.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                      help="sobol: first-order and total indices (Saltelli sampling); morris: screening (default: sobol)")
+    sens.add_argument("--samples", type=_positive_int, default=32,
+                      help="Sobol: base samples N, a power of two (runs: N x (inputs + 2) per strategy); Morris: "
+                           "trajectories (runs: N x (inputs + 1) per strategy) (default: 32)")
+    sens.add_argument("--replicates", type=_positive_int, default=1,
+                      help="seeds every parameter set is run with, outputs averaged over them (default: 1)")
+    sens.add_argument("--seed", type=_seed, default=20240601, help="seed of the sample and the runs (default: 20240601)")
+    sens.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity/<scenario name>)")
+    sens.add_argument("--quiet", action="store_true", help="no progress output")
+
     cal = sub.add_parser("calibrate", help="fit the free parameters to the documented episodes (ABC-SMC, pyabc)")
     cal.add_argument("--episodes", help="comma-separated episode ids from the episodes file (default: E07,E13)")
     cal.add_argument("--episodes-file", type=Path, help="targets file (default: calibration/episodes.yaml)")
@@ -198,6 +215,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         else:
             compare_strategies(args.scenario, args.strategies, out=args.out or default_out(args.scenario),
                                **options)
+    elif args.command == "sensitivity":
+        from sim.experiments.global_sensitivity import run_sensitivity
+
+        run_sensitivity(args.scenario, args.strategies, args.method, args.samples, args.replicates, args.seed,
+                        args.workers, args.out, args.quiet)
     elif args.command == "calibrate":
         from sim.calibration.command import CalibrateOptions, calibrate
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

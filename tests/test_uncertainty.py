@@ -226,3 +226,37 @@ def test_cli_bad_delays_exit_2(tmp_path, capsys):
                  "--out", str(tmp_path / "w")]) == 2
     assert "--delays" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
+
+
+# --- global sensitivity ---------------------------------------------------------------------------------------
+def test_cli_sensitivity_morris_on_the_test_border(tmp_path):
+    out = tmp_path / "sens"
+    assert main(["sensitivity", str(MINI), "--strategies", "none,strong_early", "--method", "morris",
+                 "--samples", "2", "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    table = pd.read_csv(out / "indices.csv")
+    assert not table[["mu_star", "mu_star_conf", "sigma"]].isna().any().any()
+    outputs = set(table["output"])
+    # an undefined time to a holding ceasefire enters as an indicator and a censored time, never as NaN
+    assert {"stabilised (none)", "hours_to_stabilisation_censored (none)",
+            "deaths_total: strong_early - none"} <= outputs
+    assert {"broker_strength", "agree_rate"} <= set(table["input"])
+    meta = json.loads((out / "manifest.json").read_text())["sensitivity"]
+    assert meta["runs"] == 2 * (meta["rows"]) and meta["seconds"] >= 0
+    assert {"report.md", "sensitivity.png"} <= {p.name for p in out.iterdir()}
+
+
+def test_cli_sensitivity_sobol_needs_a_power_of_two(tmp_path, capsys):
+    assert main(["sensitivity", str(MINI), "--samples", "6", "--out", str(tmp_path / "s")]) == 2
+    assert "power of two" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_sensitivity_undefined_outcomes_become_indicator_and_censored_time():
+    from sim.experiments.global_sensitivity import _outputs
+
+    never = {"deaths_total": 3.0, "civilian_deaths": 1.0, "peak_displaced_total": 10.0, "heavy_weapons": 0.0,
+             "hours_to_stabilisation": float("nan"), "onset_hour": 6.0}
+    reached = {**never, "hours_to_stabilisation": 40.0}
+    out = _outputs([never, reached], horizon=96.0)
+    assert out["stabilised"] == 0.5
+    assert out["hours_to_stabilisation_censored"] == pytest.approx((90.0 + 40.0) / 2)

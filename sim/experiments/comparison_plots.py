@@ -122,3 +122,30 @@ def plot_when(table: pd.DataFrame, baseline: str, out: Path) -> Path:
     fig.suptitle("When to act: what waiting costs (paired runs; below 0 is better than the baseline)")
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def plot_sensitivity(table: pd.DataFrame, method: str, out: Path, top: int = 8) -> Path:
+    """The leading inputs of each output of a sensitivity analysis: total (ST) and first-order (S1) Sobol
+    indices with their 95% intervals, or Morris mu* with its interval; one panel per output."""
+    outputs = list(dict.fromkeys(table["output"]))
+    cols = min(3, len(outputs))
+    rows = -(-len(outputs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6 * cols, 0.32 * top * rows + 1.6 * rows), squeeze=False)
+    key, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
+    for ax, output in zip(axes.flat, outputs):
+        sub = table[table["output"] == output].sort_values(key, ascending=False).head(top)[::-1]
+        y = np.arange(len(sub))
+        ax.barh(y, sub[key], xerr=sub[conf], color="tab:blue", alpha=0.6, label=key, capsize=2)
+        if method == "sobol":
+            ax.errorbar(sub["S1"], y, xerr=sub["S1_conf"], fmt="o", color="black", ms=3, capsize=2, label="S1")
+        ax.set_yticks(y, sub["input"], fontsize=7)
+        ax.set_title(output, fontsize=8)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in list(axes.flat)[len(outputs):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Global sensitivity: " + ("total (bars) and first-order (dots) Sobol indices, 95% intervals"
+                                           if method == "sobol" else "Morris mu* (bars), 95% intervals"))
+    fig.tight_layout()
+    return save_figure(fig, out)
