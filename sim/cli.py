@@ -113,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity/<scenario name>)")
     sens.add_argument("--quiet", action="store_true", help="no progress output")
 
+    hor = sub.add_parser("horizon", help="incidents and lethal incidents per year under strategies that act over "
+                         "years (paired runs, as compare)")
+    hor.add_argument("scenario", type=Path, help="scenario YAML file (e.g. scenarios/delimitation_2023_2025.yaml)")
+    hor.add_argument("--strategies", required=True, help="comma-separated strategy names, e.g. none,delimitation_record")
+    hor.add_argument("--runs", type=_positive_int, help="runs per strategy (default: the scenario's)")
+    hor.add_argument("--baseline", help="strategy to take differences against (default: none, else the first)")
+    hor.add_argument("--seed", type=_seed, help="base seed (default: the scenario's)")
+    hor.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    hor.add_argument("--fixed-parameters", action="store_true", help="keep the calibrated parameters at the "
+                     "scenario's values instead of drawing them from the posterior")
+    hor.add_argument("--fixed-effects", action="store_true", help="keep the mediation effects and leverage at "
+                     "their shipped values instead of drawing them from their priors")
+    hor.add_argument("--out", type=Path, help="results folder (default: results/horizon/<scenario name>)")
+    hor.add_argument("--quiet", action="store_true", help="no progress output")
+
     cal = sub.add_parser("calibrate", help="fit the free parameters to the documented episodes (ABC-SMC, pyabc)")
     cal.add_argument("--episodes", help="comma-separated episode ids from the episodes file (default: E07,E13)")
     cal.add_argument("--episodes-file", type=Path, help="targets file (default: calibration/episodes.yaml)")
@@ -220,6 +235,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run_sensitivity(args.scenario, args.strategies, args.method, args.samples, args.replicates, args.seed,
                         args.workers, args.out, args.quiet)
+    elif args.command == "horizon":
+        from sim.experiments.horizon import run_horizon
+
+        run_horizon(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline, seed=args.seed,
+                    workers=args.workers, posterior=False if args.fixed_parameters else None,
+                    effects=not args.fixed_effects, out=args.out, quiet=args.quiet)
     elif args.command == "calibrate":
         from sim.calibration.command import CalibrateOptions, calibrate
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

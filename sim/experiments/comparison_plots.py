@@ -149,3 +149,23 @@ def plot_sensitivity(table: pd.DataFrame, method: str, out: Path, top: int = 8) 
                                            if method == "sobol" else "Morris mu* (bars), 95% intervals"))
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def plot_years(frame: pd.DataFrame, labels: Sequence[str], out: Path) -> Path:
+    """Incidents and lethal incidents per calendar year by strategy: mean, and the 5–95% band of the runs."""
+    colours, styles = _colours(labels), _styles(labels)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, count in zip(axes, ("incidents", "lethal_incidents")):
+        for label in labels:
+            sub = frame[frame["strategy"] == label].groupby("year")[count]
+            years = np.array(sorted(frame["year"].unique()))
+            mean = sub.mean().loc[years]
+            lo, hi = sub.quantile(0.05).loc[years], sub.quantile(0.95).loc[years]
+            ax.plot(years, mean, "o", color=colours[label], ls=styles[label], lw=1.6, label=label)
+            ax.fill_between(years, lo, hi, color=colours[label], alpha=0.12, lw=0)
+        ax.set_title(count.replace("_", " ") + " per year (mean, 5–95% of runs)", fontsize=9)
+        ax.set_xticks(sorted(frame["year"].unique()))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, out)

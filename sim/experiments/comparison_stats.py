@@ -95,7 +95,7 @@ def paired_differences(runs: pd.DataFrame, baseline: str, seed: int = 0,
     for strategy in dict.fromkeys(runs["strategy"]):
         values = wide.xs(strategy, axis=1, level="strategy")[columns].to_numpy(float)
         d = values - base
-        means = _bootstrap_means(d, seed, resamples)
+        means = bootstrap_means(d, seed, resamples)
         lo, hi = np.percentile(means, [2.5, 97.5], axis=0)
         for j, o in enumerate(DIFF_OUTCOMES):
             rows.append({"strategy": strategy, "baseline": baseline, "outcome": o.column, "label": o.label,
@@ -106,7 +106,7 @@ def paired_differences(runs: pd.DataFrame, baseline: str, seed: int = 0,
     return pd.DataFrame(rows)
 
 
-def _bootstrap_means(d: np.ndarray, seed: int, resamples: int) -> np.ndarray:
+def bootstrap_means(d: np.ndarray, seed: int, resamples: int) -> np.ndarray:
     """Means of ``resamples`` bootstrap resamples of the rows of ``d`` (runs x outcomes)."""
     rng = np.random.default_rng(seed)
     n, k = d.shape
