@@ -147,7 +147,7 @@ def plot_sensitivity(table: pd.DataFrame, method: str, out: Path, top: int = 8) 
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Global sensitivity: " + ("total (bars) and first-order (dots) Sobol indices, 95% intervals"
                                            if method == "sobol" else "Morris mu* (bars), 95% intervals"))
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return save_figure(fig, out)
 
 
