@@ -160,15 +160,58 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
                          "(default with --executor dask: start a local cluster)")
     compare.add_argument("--posterior", action="store_true",
-                         help="draw each run's parameters from the calibrated posterior (same draw for run i "
-                              "of every strategy)")
-    compare.add_argument("--fitted", type=Path, help="calibration file for --posterior "
+                         help="draw each run's parameters from the calibrated posterior even if the scenario does "
+                              "not run with the calibration's values (it is the default when it does)")
+    compare.add_argument("--fixed-parameters", action="store_true",
+                         help="keep the calibrated parameters at the scenario's values instead of drawing them "
+                              "from the posterior")
+    compare.add_argument("--fixed-effects", action="store_true",
+                         help="keep the mediation effects and mediators' leverage at their shipped values "
+                              "instead of drawing them from their priors")
+    compare.add_argument("--fixed-chance", action="store_true",
+                         help="give every run the same seed: only the drawn inputs vary")
+    compare.add_argument("--delays", help="comma-separated hours (e.g. 0,6,12,24,48,72): run each strategy with its "
+                         "first action moved to that many hours after it is first due, and report the cost of "
+                         "waiting (when to act)")
+    compare.add_argument("--fitted", type=Path, help="calibration file of the posterior "
                          "(default: calibration/fitted.yaml)")
     compare.add_argument("--out", type=Path, help="results folder (default: results/compare/<scenario name>)")
     compare.add_argument("--quiet", action="store_true", help="no progress output")
     compare.add_argument("--resume", action="store_true",
                          help="finish an interrupted comparison without redoing its finished runs")
     _output_options(compare)
+
+    sens = sub.add_parser("sensitivity", help="global sensitivity analysis (SALib: Sobol or Morris) of the outcomes "
+                          "and of strategy differences to every input with a prior")
+    sens.add_argument("scenario", type=Path, help="scenario YAML file")
+    sens.add_argument("--strategies", help="comma-separated strategies; differences are taken against none (if "
+                      "given) or the first (default: the scenario's strategy alone)")
+    sens.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                      help="sobol: first-order and total indices (Saltelli sampling); morris: screening (default: sobol)")
+    sens.add_argument("--samples", type=_positive_int, default=32,
+                      help="Sobol: base samples N, a power of two (runs: N x (inputs + 2) per strategy); Morris: "
+                           "trajectories (runs: N x (inputs + 1) per strategy) (default: 32)")
+    sens.add_argument("--replicates", type=_positive_int, default=1,
+                      help="seeds every parameter set is run with, outputs averaged over them (default: 1)")
+    sens.add_argument("--seed", type=_seed, default=20240601, help="seed of the sample and the runs (default: 20240601)")
+    sens.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity/<scenario name>)")
+    sens.add_argument("--quiet", action="store_true", help="no progress output")
+
+    hor = sub.add_parser("horizon", help="incidents and lethal incidents per year under strategies that act over "
+                         "years (paired runs, as compare)")
+    hor.add_argument("scenario", type=Path, help="scenario YAML file (e.g. scenarios/delimitation_2023_2025.yaml)")
+    hor.add_argument("--strategies", required=True, help="comma-separated strategy names, e.g. none,delimitation_record")
+    hor.add_argument("--runs", type=_positive_int, help="runs per strategy (default: the scenario's)")
+    hor.add_argument("--baseline", help="strategy to take differences against (default: none, else the first)")
+    hor.add_argument("--seed", type=_seed, help="base seed (default: the scenario's)")
+    hor.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    hor.add_argument("--fixed-parameters", action="store_true", help="keep the calibrated parameters at the "
+                     "scenario's values instead of drawing them from the posterior")
+    hor.add_argument("--fixed-effects", action="store_true", help="keep the mediation effects and leverage at "
+                     "their shipped values instead of drawing them from their priors")
+    hor.add_argument("--out", type=Path, help="results folder (default: results/horizon/<scenario name>)")
+    hor.add_argument("--quiet", action="store_true", help="no progress output")
 
     cal = sub.add_parser("calibrate", help="fit the free parameters to the documented episodes (ABC-SMC, pyabc)")
     cal.add_argument("--episodes", help="comma-separated episode ids from the episodes file (default: E07,E13)")
@@ -290,11 +333,32 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "compare":
         from sim.experiments.compare import compare_strategies, default_out
 
-        compare_strategies(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline,
-                           seed=args.seed, executor=args.executor, workers=args.workers,
-                           scheduler=args.scheduler, posterior=args.posterior, fitted=args.fitted,
-                           out=args.out or default_out(args.scenario), resume=args.resume, quiet=args.quiet,
-                           force=args.force, allow_large=args.allow_large)
+        if args.posterior and args.fixed_parameters:
+            raise UserError("--posterior and --fixed-parameters contradict each other; give one")
+        posterior = True if args.posterior else (False if args.fixed_parameters else None)
+        options = dict(runs=args.runs, baseline=args.baseline, seed=args.seed, executor=args.executor,
+                       workers=args.workers, scheduler=args.scheduler, posterior=posterior, fitted=args.fitted,
+                       resume=args.resume, quiet=args.quiet, effects=not args.fixed_effects,
+                       chance=not args.fixed_chance, force=args.force, allow_large=args.allow_large)
+        if args.delays is not None:
+            from sim.experiments.when import compare_delays, default_when_out, parse_delays
+
+            compare_delays(args.scenario, args.strategies, parse_delays(args.delays),
+                           out=args.out or default_when_out(args.scenario), **options)
+        else:
+            compare_strategies(args.scenario, args.strategies, out=args.out or default_out(args.scenario),
+                               **options)
+    elif args.command == "sensitivity":
+        from sim.experiments.global_sensitivity import run_sensitivity
+
+        run_sensitivity(args.scenario, args.strategies, args.method, args.samples, args.replicates, args.seed,
+                        args.workers, args.out, args.quiet)
+    elif args.command == "horizon":
+        from sim.experiments.horizon import run_horizon
+
+        run_horizon(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline, seed=args.seed,
+                    workers=args.workers, posterior=False if args.fixed_parameters else None,
+                    effects=not args.fixed_effects, out=args.out, quiet=args.quiet)
     elif args.command == "calibrate":
         from sim.calibration.command import CalibrateOptions, calibrate
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

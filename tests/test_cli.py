@@ -202,7 +202,13 @@ def test_interrupted_rerun_keeps_the_previous_results(tmp_path, monkeypatch):
     _no_leftovers(parent, {"mini"})
 
 
-@pytest.mark.parametrize("strategy", sorted(p.stem for p in (SCENARIOS / "strategies").glob("*.yaml")))
+LONG_HORIZON_STRATEGIES = {"delimitation_record"}
+"""Shipped strategies written for the multi-year delimitation scenario (tests/test_horizon.py): their actions
+start after sept2022's 288 hours, which a run refuses."""
+
+
+@pytest.mark.parametrize("strategy", sorted(p.stem for p in (SCENARIOS / "strategies").glob("*.yaml")
+                                            if p.stem not in LONG_HORIZON_STRATEGIES))
 def test_every_shipped_strategy_runs_on_sept2022(tmp_path, strategy):
     out = tmp_path / strategy
     assert run_cli(SCENARIOS / "sept2022.yaml", "--strategy", strategy, "--runs", "1", "--quiet",

@@ -18,13 +18,15 @@ from sim.errors import UserError
 from sim.experiments import compare as cmp
 from sim.experiments.ensemble import LocalExecutor, derive_seeds
 from sim.experiments.sensitivity import run_outcomes
+from sim.experiments.uncertainty import EffectPriors
 from sim.input.parameters import SPECS
+from sim.input.scenario import load_scenario
 from tests.conftest import DATA, write_posterior
 
 MINI = DATA / "mini.yaml"
 EXPECTED_FILES = {"runs.csv", "districts.csv", "table.csv", "table.md", "differences.csv", "ranking.csv",
                   "report.md", "curves.csv", "survival.csv", "curves.png", "forest.png", "survival.png",
-                  "manifest.json"}
+                  "manifest.json", "difference_distribution.csv", "ranks.csv", "drivers.csv", "mixtures.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +222,10 @@ def test_posterior_draws_are_shared_by_run_index(tmp_path):
     assert frame.groupby("strategy")["draw"].apply(list).to_dict() == {"none": [0, 1, 2, 0],
                                                                       "strong_early": [0, 1, 2, 0]}
     seeds = derive_seeds(7, 4)
+    priors = EffectPriors.for_registry(load_scenario(MINI).registry, 7)
     for i in (1, 3):
-        params = {k: v[i % 3] for k, v in rows.items()}
+        # the posterior draw, and the draw of the mediation effects the same run index gets
+        params = {**{k: v[i % 3] for k, v in rows.items()}, **dict(priors.task_fields(i)[0])}
         expected = run_outcomes(params, seeds[i], scenario=MINI, strategy="strong_early")
         got = frame[(frame["strategy"] == "strong_early") & (frame["run"] == i)].iloc[0]
         for key in ("deaths_total", "peak_displaced_total", "violations", "max_rung"):

@@ -52,11 +52,11 @@ targets say nothing about them, so they are fitted only when a background target
 
 
 def free_parameters(targets: TargetSet, names: list[str] | None = None) -> list[FitParameter]:
-    """The parameters to fit: those with a prior in ``sim.input.parameters.SPECS``, or just ``names``."""
+    """The parameters to fit: those ``sim.input.parameters.SPECS`` marks as fitted, or just ``names``."""
     background = any(e.kind == "background" for e in targets.episodes.values())
     out: list[FitParameter] = []
     for name, spec in SPECS.items():
-        if spec.prior is not None:
+        if spec.fit:
             if not background and name in BACKGROUND_ONLY and names is None:
                 continue
             low, high = spec.prior

@@ -23,6 +23,10 @@ An ensemble that varies them runs one batch per distinct value (``sim.experiment
 RESOURCE_FACTOR = {"water": "resource_water_factor", "road": "resource_road_factor",
                    "pasture": "resource_pasture_factor"}
 
+ACTION_LEVERAGE = "action_leverage"
+"""Key of a run's own effective leverage per action (float[A]) among its parameters, when a comparison draws
+the mediators' leverage run by run; absent, every run uses the strategy's (``Actions.leverage``)."""
+
 INSTRUMENT_CODES = {"call": 0, "summit": 1, "broker": 2, "monitors": 3, "joint_commission": 4, "delimitation": 5}
 
 
@@ -66,6 +70,11 @@ class ParamBatch:
             return shared[rungs]
         table = self.values[name]
         return table[np.arange(self.runs).reshape((-1,) + (1,) * (rungs.ndim - 1)), rungs]
+
+    def leverage(self, actions: "Actions") -> np.ndarray:
+        """float[R, A] (or [1, A] when every run shares it): each action's effective leverage in each run."""
+        per_run = self.values.get(ACTION_LEVERAGE)
+        return actions.leverage[None, :] if per_run is None else per_run
 
     def first(self, name: str) -> Any:
         """The value of a parameter every run shares (:data:`SHARED_IN_BATCH`)."""

@@ -16,9 +16,9 @@ from threadpoolctl import threadpool_limits
 
 from sim.core.randomness import run_keys
 from sim.core.state import BatchState, initial_state
-from sim.core.world import ParamBatch, World
+from sim.core.world import ACTION_LEVERAGE, ParamBatch, World
 from sim.engine import outcomes
-from sim.engine.compile import compile_world
+from sim.engine.compile import action_leverage, compile_world
 from sim.engine.outcomes import CUMULATIVE, METRICS, measure, summarise, timed_output
 from sim.engine.schedule import step
 from sim.input.parameters import checked
@@ -53,7 +53,8 @@ class Simulation:
     """A batch in progress: its compiled world, parameters, keys and state, advanced by :meth:`advance`."""
 
     def __init__(self, scenario: Scenario, seeds: Sequence[int],
-                 params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None) -> None:
+                 params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+                 leverage: Sequence[Mapping[str, tuple[float, float]]] | None = None) -> None:
         if params is None or isinstance(params, Mapping):
             base = {**scenario.params, **checked(params or {}, "parameters")}
             per_run: Sequence[Mapping[str, Any]] = [base] * len(seeds)
@@ -61,6 +62,10 @@ class Simulation:
             per_run = [{**scenario.params, **checked(p, "parameters")} for p in params]
         if len(per_run) != len(seeds):
             raise ValueError(f"{len(seeds)} seeds but {len(per_run)} parameter sets")
+        if leverage is not None:
+            if len(leverage) != len(seeds):
+                raise ValueError(f"{len(seeds)} seeds but {len(leverage)} leverage draws")
+            per_run = [{**p, ACTION_LEVERAGE: action_leverage(scenario, lev)} for p, lev in zip(per_run, leverage)]
         self.scenario = scenario
         self.params = ParamBatch(per_run)
         self.world: World = compile_world(scenario, self.params)
@@ -92,10 +97,12 @@ class Simulation:
 def run_batch(scenario: Scenario, seeds: Sequence[int],
               params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
               record_series: bool = False, read_at_hours: Sequence[float] = (),
-              stop: StopRule | None = None) -> BatchResult:
+              stop: StopRule | None = None,
+              leverage: Sequence[Mapping[str, tuple[float, float]]] | None = None) -> BatchResult:
     """Run every seed of a batch to the end of the scenario (or until ``stop`` lets it go).
 
-    ``params`` is one set of parameter overrides for all runs or one per run. ``read_at_hours`` adds the
+    ``params`` is one set of parameter overrides for all runs or one per run; ``leverage`` (one per run)
+    replaces the mediators' leverage it names, mediator id -> (KG, TJ). ``read_at_hours`` adds the
     cumulative outputs read at those hours (``timed_output``); a run stopped before one reads its last
     values, lower bounds of the full run's. With ``record_series`` every metric is kept at every step."""
     if stop is not None and record_series:
@@ -103,12 +110,13 @@ def run_batch(scenario: Scenario, seeds: Sequence[int],
     # one BLAS thread: runs are spread over processes, and the engine's small matrix products lose more to
     # thread hand-offs than they gain (3x slower with two threads on a two-core machine)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run(scenario, seeds, params, record_series, read_at_hours, stop)
+        return _run(scenario, seeds, params, record_series, read_at_hours, stop, leverage)
 
 
 def _run(scenario: Scenario, seeds: Sequence[int], params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None,
-         record_series: bool, read_at_hours: Sequence[float], stop: StopRule | None) -> BatchResult:
-    sim = Simulation(scenario, seeds, params)
+         record_series: bool, read_at_hours: Sequence[float], stop: StopRule | None,
+         leverage: Sequence[Mapping[str, tuple[float, float]]] | None = None) -> BatchResult:
+    sim = Simulation(scenario, seeds, params, leverage)
     n_runs, n_steps = len(seeds), sim.world.n_steps
     index = np.arange(n_runs)  # which original run each row of the batch is
     pending = sorted({float(h) for h in read_at_hours})

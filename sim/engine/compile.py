@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from sim.core.ladder import ARMED, CIVIL, parse_level
@@ -65,20 +67,17 @@ def compile_actions(scenario: Scenario) -> Actions:
     actions = scenario.strategy.actions
     mediator_ids = tuple(dict.fromkeys(a.mediator for a in actions))
     segments = np.ones((len(actions), geo.n_segments))
-    leverage = []
     for i, a in enumerate(actions):
         if a.segments is not None:
             segments[i] = 0.0
             segments[i, [geo.segment_index(s) for s in a.segments]] = 1.0
-        registered = scenario.registry.get(a.mediator)
-        assert registered is not None  # checked when the strategy was loaded
-        leverage.append((a.leverage or registered.leverage).effective)
+    leverage = action_leverage(scenario)
     when = [a.when for a in actions]
     return Actions(
         mediator=np.array([mediator_ids.index(a.mediator) for a in actions], dtype=np.int64),
         mediator_ids=mediator_ids,
         instrument=np.array([INSTRUMENT_CODES[a.instrument] for a in actions], dtype=np.int64),
-        leverage=np.array(leverage, dtype=np.float64),
+        leverage=leverage,
         at_hour=np.array([np.nan if a.at_hour is None else a.at_hour for a in actions], dtype=np.float64),
         level_at_least=np.array([int(parse_level(w.level_at_least)) if w is not None and w.level_at_least
                                  else (ARMED if w is None else CIVIL - 1) for w in when], dtype=np.int64),
@@ -91,3 +90,21 @@ def compile_actions(scenario: Scenario) -> Actions:
         duration=np.array([np.inf if a.duration_hours is None else a.duration_hours for a in actions]),
         segments=segments,
     )
+
+
+def action_leverage(scenario: Scenario, drawn: Mapping[str, tuple[float, float]] | None = None) -> np.ndarray:
+    """float[A]: each action's effective leverage, the smaller of its mediator's leverages with KG and TJ.
+
+    An action that sets its own leverage keeps it; otherwise ``drawn`` (mediator id -> (KG, TJ), a run's draw
+    from the mediators' leverage priors) replaces the registry's values for the mediators it names."""
+    out = []
+    for a in scenario.strategy.actions:
+        if a.leverage is not None:
+            out.append(a.leverage.effective)
+        elif drawn is not None and a.mediator in drawn:
+            out.append(min(drawn[a.mediator]))
+        else:
+            registered = scenario.registry.get(a.mediator)
+            assert registered is not None  # checked when the strategy was loaded
+            out.append(registered.leverage.effective)
+    return np.array(out, dtype=np.float64)

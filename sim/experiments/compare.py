@@ -48,8 +48,10 @@ import pandas as pd
 
 from sim.engine.outcomes import phase_names
 from sim.errors import Interrupted, UserError
-from sim.experiments.comparison_stats import (BOOTSTRAP_RESAMPLES, CURVES, DIFF_OUTCOMES, RELAPSE_WINDOW_HOURS,
-                                  ceasefire_survival, paired_differences, ranking, strategy_table,
+from sim.experiments.comparison_report import Analyses, report_markdown, table_markdown
+from sim.experiments.comparison_stats import (BOOTSTRAP_RESAMPLES, CURVES,
+                                  ceasefire_survival, difference_distribution, drivers, drivers_table,
+                                  mixtures, paired_differences, ranking, ranks_table, strategy_table,
                                   survival_table)
 from sim.experiments.comparison_stats import kaplan_meier  # noqa: F401 - re-exported: tests use sim.experiments.compare.kaplan_meier
 from sim.experiments.budget import COMPARE, check_fits, estimate
@@ -57,6 +59,7 @@ from sim.experiments.ensemble import Executor, RunTask, batches, derive_seeds, r
 from sim.experiments.executors import ClusterLost, describe, make_executor
 from sim.experiments.posterior import Posterior, load_posterior
 from sim.experiments.sensitivity import scalar_outcomes
+from sim.experiments.uncertainty import EffectPriors, UncertainInput, posterior_inputs, relevant
 from sim.input.builtin import scenario_file
 from sim.input.limits import check_runs, check_scenario
 from sim.input.scenario import (Scenario, ScenarioSpec, available_strategies, load_scenario,
@@ -84,13 +87,41 @@ class Plan:
     posterior: Posterior | None
     tasks: tuple[RunTask, ...]
     code_hash: str = ""
+    effects: EffectPriors | None = None
+    """The mediation effects' and leverage priors drawn per run; None: the shipped values, fixed."""
+    chance: bool = True
+    """Each run its own seed; False: every run repeats the first seed (chance switched off)."""
 
     def key(self, task: RunTask) -> str:
-        """Identifies a run's inputs (scenario files, strategy, parameters, seed, posterior draw and the
-        model's source code): a checkpoint is reused only for exactly the same run."""
+        """Identifies a run's inputs (scenario files, strategy, parameters, leverage, seed, posterior draw and
+        the model's source code): a checkpoint is reused only for exactly the same run."""
         text = json.dumps([self.strategy_hashes[task.label], task.run, task.seed, list(task.overrides),
-                           self.code_hash], default=str)
+                           list(task.leverage), self.code_hash], default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def inputs(self) -> list[UncertainInput]:
+        """Every input drawn per run (calibrated parameters, effects, leverage), for the driver analysis."""
+        out = posterior_inputs(self.posterior.draws) if self.posterior is not None else []
+        if self.effects is not None:
+            out += [i for i in self.effects.inputs if not i.fixed]
+        return out
+
+    def relevant_inputs(self) -> dict[str, list[UncertainInput]]:
+        """Per strategy, the inputs its difference from the baseline can depend on: the calibrated
+        parameters, and the effects and leverage of the instruments and mediators it or the baseline use."""
+        base = load_scenario(self.scenario.path, str(self.strategy_files[self.baseline])).strategy.actions
+        return {label: relevant(self.inputs(), [*base, *load_scenario(
+                    self.scenario.path, str(self.strategy_files[label])).strategy.actions])
+                for label in self.labels if label != self.baseline}
+
+    def input_values(self, run: int) -> dict[str, float]:
+        """Run ``run``'s value of every input of :meth:`inputs`."""
+        values: dict[str, float] = {}
+        if self.posterior is not None:
+            values.update(dict(self.posterior.overrides(run)))
+        if self.effects is not None:
+            values.update(self.effects.values(run))
+        return values
 
 
 def parse_strategies(text: str | Sequence[str]) -> list[str]:
@@ -103,9 +134,15 @@ def parse_strategies(text: str | Sequence[str]) -> list[str]:
 
 
 def make_plan(scenario_path: str | Path, strategies: str | Sequence[str], runs: int | None = None,
-              baseline: str | None = None, seed: int | None = None, posterior: bool = False,
-              fitted: str | Path | None = None, allow_large: bool = False) -> Plan:
-    """Check everything a comparison needs (names, files, sizes, posterior) and build its tasks."""
+              baseline: str | None = None, seed: int | None = None, posterior: bool | None = None,
+              fitted: str | Path | None = None, effects: bool | EffectPriors = True, chance: bool = True,
+              allow_large: bool = False) -> Plan:
+    """Check everything a comparison needs (names, files, sizes, posterior) and build its tasks.
+
+    ``posterior``: draw the calibrated parameters per run; None (the default) does so when the scenario runs
+    with the calibration's values (``parameters: {set: fitted}``). ``effects``: draw the mediation effects and
+    the mediators' leverage from their priors (True: those of ``SPECS`` and the registry; or the given
+    priors). ``chance``: False repeats one seed in every run."""
     path = scenario_file(scenario_path)
     names = parse_strategies(strategies)
     known = available_strategies(path)
@@ -134,15 +171,35 @@ def make_plan(scenario_path: str | Path, strategies: str | Sequence[str], runs: 
     if runs < 1:
         raise UserError(f"--runs: expected at least 1 run, got {runs}")
     check_runs(runs, "--runs" if given else f"{path}: runs", allow_large)
+    if posterior is None:
+        posterior = base_scenario.spec.parameters.set == "fitted"
     post = load_posterior(fitted) if posterior else None
+    if isinstance(effects, EffectPriors):
+        priors: EffectPriors | None = effects
+    else:
+        priors = EffectPriors.for_registry(base_scenario.registry, base_seed) if effects else None
     seeds = derive_seeds(base_seed, runs)
+    if not chance:
+        seeds = [seeds[0]] * runs
     abs_path = str(path.resolve())
     files = {label: strategy_path(path, specs[label], given=True).resolve() for label in labels}
-    tasks = tuple(RunTask(abs_path, s, i, str(files[label]), post.overrides(i) if post else (), label)
+    drawn = [_run_inputs(post, priors, i) for i in range(runs)]
+    tasks = tuple(RunTask(abs_path, s, i, str(files[label]), drawn[i][0], label, leverage=drawn[i][1])
                   for label in labels for i, s in enumerate(seeds))
     hashes = {label: sc.hash() for label, sc in scenarios.items()}
     return Plan(base_scenario, tuple(labels), files, hashes, baseline, base_seed, runs, tuple(seeds), post,
-                tasks, code_hash())
+                tasks, code_hash(), priors, chance)
+
+
+def _run_inputs(post: Posterior | None, priors: EffectPriors | None, run: int
+                ) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float, float], ...]]:
+    """Run ``run``'s parameter overrides (posterior draw, then effect draws) and leverage draw."""
+    overrides = dict(post.overrides(run)) if post is not None else {}
+    leverage: tuple[tuple[str, float, float], ...] = ()
+    if priors is not None:
+        effect_overrides, leverage = priors.task_fields(run)
+        overrides.update(effect_overrides)
+    return tuple(sorted(overrides.items())), leverage
 
 
 def code_hash() -> str:
@@ -283,6 +340,9 @@ def _task_of(plan: Plan, record: RunRecord) -> RunTask:
 def runs_frame(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
     """One row per strategy and run: the summary, totals, censored stabilisation time, survival time."""
     horizon = float(plan.scenario.spec.duration_hours)
+    keys = [i.key for i in plan.inputs()]
+    inputs = {run: {k: values[k] for k in keys if k in values}
+              for run, values in ((run, plan.input_values(run)) for run in range(plan.runs))}
     rows = []
     for r in records:
         row: dict[str, Any] = {"strategy": r.strategy, "run": r.run, "seed": r.seed}
@@ -301,6 +361,7 @@ def runs_frame(plan: Plan, records: Sequence[RunRecord]) -> pd.DataFrame:
             stab if not math.isnan(stab) else (0.0 if math.isnan(onset) else horizon - onset))
         row["ceasefire_survival_hours"] = r.survival_hours
         row["ceasefire_violated"] = bool(r.violated)
+        row.update({f"input:{k}": v for k, v in inputs[r.run].items()})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -329,9 +390,10 @@ def default_out(scenario_path: str | Path) -> Path:
 def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], runs: int | None = None,
                        baseline: str | None = None, seed: int | None = None,
                        executor: Executor | str = "local", workers: int | None = 1,
-                       scheduler: str | None = None, posterior: bool = False,
+                       scheduler: str | None = None, posterior: bool | None = None,
                        fitted: str | Path | None = None, out: str | Path | None = None, resume: bool = False,
                        quiet: bool = True, on_run: Callable[[RunRecord], None] | None = None,
+                       effects: bool | EffectPriors = True, chance: bool = True,
                        force: bool = False, allow_large: bool = False) -> pd.DataFrame:
     """Run every strategy on the same seeds and return the per-run outcomes (one row per strategy and run).
 
@@ -342,8 +404,12 @@ def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], ru
         baseline: the strategy differences are taken against (default ``none`` if compared, else the first).
         executor: an :class:`~sim.experiments.ensemble.Executor`, or ``'local'`` / ``'dask'`` with ``workers`` and
             ``scheduler``. Results are identical whatever executes them.
-        posterior: draw each run's parameters from the calibrated posterior in ``fitted``
-            (default ``calibration/fitted.yaml``).
+        posterior: draw each run's calibrated parameters from the posterior in ``fitted`` (default
+            ``calibration/fitted.yaml``); None: when the scenario runs with the calibration's values.
+        effects: draw each run's mediation effects and mediators' leverage from their priors
+            (:mod:`sim.experiments.uncertainty`; or from the given :class:`EffectPriors`); False: the shipped
+            values.
+        chance: False gives every run the same seed, leaving only the drawn inputs to vary.
         out: if given, write the results folder there (see module docstring) and checkpoint finished runs
             next to it; ``resume`` reuses the checkpoints of an interrupted comparison.
         on_run: called in this process after each finished (and checkpointed) run.
@@ -353,7 +419,7 @@ def compare_strategies(scenario: str | Path, strategies: str | Sequence[str], ru
     The analyses are :func:`~sim.experiments.comparison_stats.strategy_table`,
     :func:`~sim.experiments.comparison_stats.paired_differences` and :func:`~sim.experiments.comparison_stats.ranking` on the frame.
     """
-    plan = make_plan(scenario, strategies, runs, baseline, seed, posterior, fitted, allow_large)
+    plan = make_plan(scenario, strategies, runs, baseline, seed, posterior, fitted, effects, chance, allow_large)
     if resume and out is None:
         raise UserError("--resume needs the results folder of the comparison to resume (out)")
     if isinstance(executor, str):
@@ -398,6 +464,10 @@ def write_comparison(out: Path, plan: Plan, records: Sequence[RunRecord], runs: 
     table = strategy_table(runs, plan.labels)
     diffs = paired_differences(runs, plan.baseline, seed=plan.base_seed)
     ranks = ranking(diffs)
+    distribution = difference_distribution(runs, plan.baseline)
+    rank_dist = ranks_table(runs, plan.labels)
+    found = drivers(runs, plan.baseline, plan.relevant_inputs())
+    parts = mixtures(runs, plan.labels)
     curves = curves_table(plan, records)
     survival = survival_table(runs)
     spec = plan.scenario.spec.model_copy(update={"seed": plan.base_seed, "runs": plan.runs})
@@ -410,6 +480,8 @@ def write_comparison(out: Path, plan: Plan, records: Sequence[RunRecord], runs: 
         "common_random_numbers": "run i of every strategy uses seeds.per_run[i]",
         "executor": executor_info,
         "posterior": plan.posterior.info() if plan.posterior is not None else None,
+        "effect_priors": plan.effects.info() if plan.effects is not None else None,
+        "chance": "each run its own seed" if plan.chance else "every run repeats seeds.per_run[0]",
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": plan.base_seed, "ci": 0.95,
                       "pairing": "by run index"},
         "resumed_runs": resumed,
@@ -424,108 +496,14 @@ def write_comparison(out: Path, plan: Plan, records: Sequence[RunRecord], runs: 
         ranks.to_csv(tmp / "ranking.csv", index=False)
         curves.to_csv(tmp / "curves.csv", index=False)
         survival.to_csv(tmp / "survival.csv", index=False)
+        distribution.to_csv(tmp / "difference_distribution.csv", index=False)
+        rank_dist.to_csv(tmp / "ranks.csv", index=False)
+        drivers_table(found).to_csv(tmp / "drivers.csv", index=False)
+        parts.to_csv(tmp / "mixtures.csv", index=False)
         write_text_atomic(tmp / "table.md", table_markdown(plan, table))
-        write_text_atomic(tmp / "report.md", report_markdown(plan, table, diffs, ranks))
+        write_text_atomic(tmp / "report.md", report_markdown(plan, table, diffs, ranks,
+                                                             Analyses(distribution, rank_dist, found, parts)))
         plot_curves(curves, plan.scenario.spec.start, plan.scenario.name, plan.labels, tmp / "curves.png")
         plot_forest(diffs, plan.baseline, plan.labels, tmp / "forest.png")
         plot_survival(survival, runs, plan.labels, tmp / "survival.png")
         write_json(tmp / "manifest.json", meta)
-
-
-def _fmt(value: float, kind: str = "count") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if kind == "probability":
-        return f"{value:.0%}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}"
-
-
-def _notes(plan: Plan) -> list[str]:
-    spec = plan.scenario.spec
-    horizon_days = spec.duration_hours / 24
-    notes = [
-        f"- Seeds are paired: run *i* of every strategy uses the same seed (base seed {plan.base_seed}).",
-        "- Hours are counted from the onset (the first incident of the run). *Hours to a ceasefire that holds* "
-        "is the time to stabilisation; the table gives it over the runs where it happened (column *runs*); "
-        "the differences count a run that never stabilised as stabilising at the end of the scenario "
-        "(censored), so they understate the gain of strategies that make stabilisation possible.",
-        f"- *P(relapse within 30 days)*: share of runs with renewed armed fire after stabilisation. It can only "
-        f"be observed within the scenario's horizon of {spec.duration_hours:g} h ({horizon_days:.1f} days)"
-        + (", so it is a lower bound of the 30-day probability." if spec.duration_hours < RELAPSE_WINDOW_HOURS
-           else "."),
-        "- *P(heavy weapons, L3+)*: share of runs in which armour, artillery, MLRS, drones or aircraft were used.",
-        "- *P(a ceasefire collapses back into war)*: share of runs in which a government re-armed to mortars or "
-        "heavier (L2+) during a breach of a ceasefire (or, with forces deployed for war, in the lull before it), as "
-        "on 16 Sep 2022, rather than the breach being patched.",
-    ]
-    if plan.posterior is not None:
-        notes.append(f"- Parameters drawn from the calibrated posterior ({len(plan.posterior.draws)} draws in "
-                     f"`{portable_path(plan.posterior.draws_file)}`); run *i* of every strategy uses draw *i* mod "
-                     f"{len(plan.posterior.draws)}, so the intervals include calibration uncertainty.")
-    else:
-        notes.append("- Parameters fixed at the scenario's values: intervals show the model's randomness only, "
-                     "not calibration uncertainty (see `--posterior`).")
-    return notes
-
-
-def table_markdown(plan: Plan, table: pd.DataFrame) -> str:
-    lines = [f"# {plan.scenario.name}: outcomes by strategy ({plan.runs} runs each)", ""]
-    for label in plan.labels:
-        sub = table[table["strategy"] == label]
-        lines += [f"## {label}" + (" (baseline)" if label == plan.baseline else ""), "",
-                  "| outcome | mean | median | 5% | 95% | runs |", "|---|---|---|---|---|---|"]
-        for _, row in sub.iterrows():
-            kind = row["kind"]
-            lines.append(f"| {row['label']} | {_fmt(row['mean'], kind)} | {_fmt(row['median'], kind)} | "
-                         f"{_fmt(row['p5'], kind)} | {_fmt(row['p95'], kind)} | {row['runs']} |")
-        lines.append("")
-    lines += ["Notes:", "", *_notes(plan)]
-    return "\n".join(lines) + "\n"
-
-
-def report_markdown(plan: Plan, table: pd.DataFrame, diffs: pd.DataFrame, ranks: pd.DataFrame) -> str:
-    spec = plan.scenario.spec
-    lines = [f"# Strategy comparison: {plan.scenario.name}", "", spec.description.strip(), "",
-             f"{len(plan.labels)} strategies x {plan.runs} paired runs; baseline `{plan.baseline}`; "
-             "differences are strategy minus baseline, mean over runs with a bootstrap 95% CI.", "",
-             "## Ranking (by mean difference in total deaths, ties by peak displaced)", "",
-             "| rank | strategy | deaths vs baseline [95% CI] | peak displaced vs baseline [95% CI] | verdict |",
-             "|---|---|---|---|---|"]
-    for _, r in ranks.iterrows():
-        lines.append(f"| {r['rank']} | {r['strategy']} | {r['deaths_diff']:+.2f} [{r['deaths_ci_lo']:+.2f}, "
-                     f"{r['deaths_ci_hi']:+.2f}] | {r['displaced_diff']:+,.0f} [{r['displaced_ci_lo']:+,.0f}, "
-                     f"{r['displaced_ci_hi']:+,.0f}] | {r['verdict']} |")
-    lines += ["", "## Paired differences against the baseline", ""]
-    lines.append("| outcome | " + " | ".join(l for l in plan.labels if l != plan.baseline) + " |")
-    lines.append("|---|" + "---|" * (len(plan.labels) - 1))
-    for o in DIFF_OUTCOMES:
-        cells = []
-        for label in plan.labels:
-            if label == plan.baseline:
-                continue
-            row = diffs[(diffs["strategy"] == label) & (diffs["outcome"] == o.column)].iloc[0]
-            if o.kind == "probability":
-                cells.append(f"{row['mean_diff'] * 100:+.1f} pp [{row['ci_lo'] * 100:+.1f}, {row['ci_hi'] * 100:+.1f}]")
-            else:
-                cells.append(f"{row['mean_diff']:+.2f} [{row['ci_lo']:+.2f}, {row['ci_hi']:+.2f}]")
-        lines.append(f"| {o.label} | " + " | ".join(cells) + " |")
-    lines += ["", "## Outcomes by strategy", "", "| strategy | deaths (median [5–95%]) | civilian deaths | "
-              "peak displaced | hours to holding ceasefire | violations | P(L3+) | P(relapse) |",
-              "|---|---|---|---|---|---|---|---|"]
-    for label in plan.labels:
-        sub = table[table["strategy"] == label].set_index("outcome")
-
-        def cell(col: str) -> str:
-            r = sub.loc[col]
-            if r["kind"] == "probability":
-                return _fmt(r["mean"], "probability")
-            return f"{_fmt(r['median'])} [{_fmt(r['p5'])}–{_fmt(r['p95'])}]"
-
-        lines.append(f"| {label} | {cell('deaths_total')} | {cell('civilian_deaths')} | "
-                     f"{cell('peak_displaced_total')} | {cell('hours_to_stabilisation')} | {cell('violations')} | "
-                     f"{cell('heavy_weapons')} | {cell('relapse')} |")
-    lines += ["", "Full tables: `table.md` / `table.csv`; every run: `runs.csv`; figures: `curves.png`, "
-              "`forest.png`, `survival.png`.", "", "Notes:", "", *_notes(plan)]
-    return "\n".join(lines) + "\n"

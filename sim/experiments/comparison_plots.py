@@ -97,3 +97,75 @@ def plot_survival(survival: pd.DataFrame, runs: pd.DataFrame, labels: Sequence[s
     ax.set_title("Ceasefire survival (Kaplan–Meier; | = censored at the end of the run)")
     fig.tight_layout()
     return save_figure(fig, out)
+
+
+def plot_when(table: pd.DataFrame, baseline: str, out: Path) -> Path:
+    """The cost of waiting: each strategy's mean paired difference against the baseline by the delay of its
+    first action, with the bootstrap 95% band, one panel per outcome."""
+    from sim.experiments.comparison_stats import OUTCOMES
+
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    names = list(dict.fromkeys(table["strategy"]))
+    colours = _colours(names)
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 4.2))
+    for ax, outcome in zip(np.atleast_1d(axes), outcomes):
+        for name in names:
+            sub = table[(table["outcome"] == outcome) & (table["strategy"] == name)].sort_values("delay_hours")
+            ax.plot(sub["delay_hours"], sub["mean_diff"], "o-", color=colours[name], lw=1.6, label=name)
+            ax.fill_between(sub["delay_hours"], sub["ci_lo"], sub["ci_hi"], color=colours[name], alpha=0.15, lw=0)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(OUTCOMES[outcome].label, fontsize=9)
+        ax.set_xlabel("hours after it is due that the strategy's first action comes")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel(f"difference from '{baseline}' (mean, 95% CI)")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.suptitle("When to act: what waiting costs (paired runs; below 0 is better than the baseline)")
+    fig.tight_layout()
+    return save_figure(fig, out)
+
+
+def plot_sensitivity(table: pd.DataFrame, method: str, out: Path, top: int = 8) -> Path:
+    """The leading inputs of each output of a sensitivity analysis: total (ST) and first-order (S1) Sobol
+    indices with their 95% intervals, or Morris mu* with its interval; one panel per output."""
+    outputs = list(dict.fromkeys(table["output"]))
+    cols = min(3, len(outputs))
+    rows = -(-len(outputs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6 * cols, 0.32 * top * rows + 1.6 * rows), squeeze=False)
+    key, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
+    for ax, output in zip(axes.flat, outputs):
+        sub = table[table["output"] == output].sort_values(key, ascending=False).head(top)[::-1]
+        y = np.arange(len(sub))
+        ax.barh(y, sub[key], xerr=sub[conf], color="tab:blue", alpha=0.6, label=key, capsize=2)
+        if method == "sobol":
+            ax.errorbar(sub["S1"], y, xerr=sub["S1_conf"], fmt="o", color="black", ms=3, capsize=2, label="S1")
+        ax.set_yticks(y, sub["input"], fontsize=7)
+        ax.set_title(output, fontsize=8)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.grid(alpha=0.3, axis="x")
+    for ax in list(axes.flat)[len(outputs):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Global sensitivity: " + ("total (bars) and first-order (dots) Sobol indices, 95% intervals"
+                                           if method == "sobol" else "Morris mu* (bars), 95% intervals"))
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return save_figure(fig, out)
+
+
+def plot_years(frame: pd.DataFrame, labels: Sequence[str], out: Path) -> Path:
+    """Incidents and lethal incidents per calendar year by strategy: mean, and the 5–95% band of the runs."""
+    colours, styles = _colours(labels), _styles(labels)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, count in zip(axes, ("incidents", "lethal_incidents")):
+        for label in labels:
+            sub = frame[frame["strategy"] == label].groupby("year")[count]
+            years = np.array(sorted(frame["year"].unique()))
+            mean = sub.mean().loc[years]
+            lo, hi = sub.quantile(0.05).loc[years], sub.quantile(0.95).loc[years]
+            ax.plot(years, mean, "o", color=colours[label], ls=styles[label], lw=1.6, label=label)
+            ax.fill_between(years, lo, hi, color=colours[label], alpha=0.12, lw=0)
+        ax.set_title(count.replace("_", " ") + " per year (mean, 5–95% of runs)", fontsize=9)
+        ax.set_xticks(sorted(frame["year"].unique()))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, out)

@@ -52,6 +52,9 @@ class RunTask:
     target dated to a moment of the episode."""
     account: str | None = None
     """The scenario's contested account to run under (``accounts`` in the YAML), or None: as written."""
+    leverage: tuple[tuple[str, float, float], ...] = ()
+    """The run's own draw of mediators' leverage, (mediator id, KG, TJ) each; mediators not named keep the
+    registry's (``sim.experiments.uncertainty``)."""
 
 
 @dataclass
@@ -81,8 +84,10 @@ def run_task_batch(tasks: Sequence[RunTask], record_series: bool = True) -> "Bat
 
     first = tasks[0]
     scenario = _scenario(first.scenario_path, first.strategy, first.account)
+    leverage = ([{m: (kg, tj) for m, kg, tj in t.leverage} for t in tasks]
+                if any(t.leverage for t in tasks) else None)
     return run_batch(scenario, [t.seed for t in tasks], [dict(t.overrides) for t in tasks],
-                     record_series=record_series, read_at_hours=first.read_at_hours)
+                     record_series=record_series, read_at_hours=first.read_at_hours, leverage=leverage)
 
 
 def run_tasks(tasks: Sequence[RunTask], record_series: bool = True) -> list[RunResult]:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
+from sim.experiments.comparison_stats import happened
 from sim.experiments.ensemble import (LocalExecutor, RunResult, run_ensemble, series_frame, summaries_frame,
                           tasks_for)
 from sim.experiments.budget import RUN, check_fits, estimate
@@ -149,7 +150,9 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Poster
                   f"{len(posterior.draws)} of `{portable_path(posterior.draws_file)}`), so the ranges include calibration "
                   f"uncertainty.")
     lines = [f"# {scenario.name}: {len(summary)} runs", "", scenario.spec.description.strip(), "",
-             f"Strategy: `{scenario.strategy.name}`. Hours are counted from the first incident. {params}", "",
+             f"Strategy: `{scenario.strategy.name}`. Hours are counted from the first incident. {params} "
+             "*Runs where it happened*: runs with a count above zero, or in which the moment was reached; "
+             "the median and range of an hour are over those runs only.", "",
              *account_lines(scenario),
              "| outcome | median | 5% | 95% | runs where it happened |", "|---|---|---|---|---|"]
     for col in KEY_OUTCOMES:
@@ -159,7 +162,8 @@ def report_markdown(scenario: Scenario, summary: pd.DataFrame, posterior: Poster
             lines.append(f"| {col} | never happened | | | 0 of {len(values)} |")
             continue
         q = np.quantile(ok, [0.5, 0.05, 0.95])
-        lines.append(f"| {col} | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} | {len(ok)} of {len(values)} |")
+        lines.append(f"| {col} | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} | "
+                     f"{happened(values, 'hours' if col.startswith('hours_') else 'count')} |")
     levels = summary["max_level"].value_counts()
     shares = ", ".join(f"{lvl} {n / len(summary):.0%}" for lvl, n in sorted(levels.items()))
     heavy = summary["heavy_weapons"].astype(bool).mean()

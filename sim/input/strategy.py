@@ -35,12 +35,36 @@ class Leverage(StrictModel):
         return min(self.KG, self.TJ)
 
 
+class LeveragePrior(StrictModel):
+    """The range a comparison draws a mediator's leverage with each side from: two uniform halves either side
+    of the median (so the median is the value a draw falls below half the time)."""
+
+    low: float = pydantic.Field(ge=0.0, le=1.0)
+    median: float = pydantic.Field(ge=0.0, le=1.0)
+    high: float = pydantic.Field(ge=0.0, le=1.0)
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> "LeveragePrior":
+        if not self.low <= self.median <= self.high:
+            raise ValueError(f"expected low <= median <= high, got {self.low}, {self.median}, {self.high}")
+        return self
+
+
 class MediatorSpec(StrictModel):
     id: str = pydantic.Field(pattern=r"^[a-z0-9_]+$")
     name: str
     leverage: Leverage
     leverage_source: str
+    leverage_prior: LeveragePrior | None = None
+    """Where comparisons draw this mediator's leverage from; None: the listed leverage, fixed."""
+    leverage_prior_source: str | None = None
     notes: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _prior_sourced(self) -> "MediatorSpec":
+        if self.leverage_prior is not None and not self.leverage_prior_source:
+            raise ValueError("leverage_prior needs a leverage_prior_source saying what it rests on")
+        return self
 
 
 class MediatorRegistry(StrictModel):

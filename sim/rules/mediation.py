@@ -3,7 +3,7 @@
 An action starts at a fixed hour, or a delay after the condition it waits for is first observed (a level
 reached, a toll, a number of ceasefire violations; by default armed fire). Once started, each step it adds
 its effect, × the mediator's *effective leverage* (the smaller of its leverages with the two sides: an
-instrument works only as far as both parties accept it):
+instrument works only as far as both parties accept it; the strategy's, or a run's own draw of it):
 
 * ``call`` raises the agreement hazard by ``call_strength`` for ``call_effect_hours``;
 * ``summit`` by ``summit_strength`` for ``summit_effect_hours``; ``broker`` by ``broker_strength`` while it lasts;
@@ -49,16 +49,16 @@ def act(state: BatchState, p: ParamBatch, world: World, hour: float) -> None:
     due = np.where(timed, hour >= np.nan_to_num(actions.at_hour, nan=np.inf),
                    ~np.isnan(state.action_triggered) & (hour >= state.action_triggered + actions.delay))
     start = waiting & due
+    lev = p.leverage(actions)  # [R or 1, A]
     if start.any():
         state.action_started = np.where(start, hour, state.action_started)
         delimit = start & (actions.instrument == DELIMITATION)
         if delimit.any():
-            cut = np.minimum(p.col("delimitation_strength")[:, :, None] * actions.leverage[None, :, None]
+            cut = np.minimum(p.col("delimitation_strength")[:, :, None] * lev[:, :, None]
                              * actions.segments[None, :, :] * delimit[:, :, None], 1.0)  # [R, A, S]
             state.dispute = state.dispute * np.prod(1.0 - cut, axis=1)
     age = hour - state.action_started  # NaN before an action starts
     live = ~np.isnan(age) & (age < actions.duration)
-    lev = actions.leverage[None, :]
     kind = actions.instrument[None, :]
     col = p.col
     boost = (np.where(live & (kind == CALL) & (age < col("call_effect_hours")), col("call_strength") * lev, 0.0)
