@@ -55,8 +55,9 @@ def _what_is_uncertain(plan: "Plan") -> list[str]:
     """What the comparison carries, in a practitioner's words: calibrated, literature, judgement."""
     lines = ["## What these numbers rest on", ""]
     if plan.posterior is not None:
-        lines.append(f"- **Calibrated** (fitted to the documented wars of April 2021 and September 2022 and a calm "
-                     f"year): how fighting starts, spreads and stops, how many are hit, who flees. Each run uses "
+        fitted_to = ", ".join(plan.posterior.episodes) or "the documented record"
+        lines.append(f"- **Calibrated** (fitted to the documented episodes {fitted_to}; `calibration/episodes.yaml`"
+                     f"): how fighting starts, spreads and stops, how many are hit, who flees. Each run uses "
                      f"one of {len(plan.posterior.draws)} parameter sets the calibration found consistent with "
                      f"the record (`{portable_path(plan.posterior.draws_file)}`), the same one for every "
                      "strategy.")

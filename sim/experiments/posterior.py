@@ -31,6 +31,8 @@ class Posterior:
     fitted: Path
     draws_file: Path
     draws: tuple[tuple[tuple[str, float], ...], ...]
+    episodes: tuple[str, ...] = ()
+    """The documented episodes the calibration was fitted to (``made_by.episodes``), for reports."""
 
     def draw_number(self, run: int) -> int:
         """The draw run ``run`` uses: runs cycle through the draws."""
@@ -72,7 +74,8 @@ def load_posterior(fitted: str | Path | None = None) -> Posterior:
         values = {c: _number(v, draws_file, i, c) for c, v in zip(columns, row)}
         checked = parameters.checked(values, f"{draws_file}: row {i + 2}")
         rows.append(tuple(sorted(checked.items())))
-    return Posterior(fitted, draws_file, tuple(rows))
+    episodes = tuple(str(e) for e in ((data.get("made_by") or {}).get("episodes") or ()))
+    return Posterior(fitted, draws_file, tuple(rows), episodes)
 
 
 def _number(value: Any, path: Path, i: int, column: str) -> Any:
