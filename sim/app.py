@@ -54,9 +54,22 @@ def scenarios(folder: Path = SCENARIO_DIR) -> dict[str, Path]:
     return found
 
 
-def strategies(folder: Path = SCENARIO_DIR / "strategies") -> list[str]:
-    """The strategy names offered: the scenario's own first, then ``none`` and every shipped strategy."""
-    return [AS_IN_SCENARIO, *sorted({"none", *(p.stem for p in folder.glob("*.yaml"))})]
+def strategies(scenario_files: dict[str, Path], folder: Path = SCENARIO_DIR / "strategies") -> list[str]:
+    """The strategy names offered: the scenario's own first, then ``none`` and every shipped strategy that
+    every offered scenario can run (a strategy written for the multi-year delimitation record acts after a
+    week-long scenario has ended, which a scenario refuses)."""
+    from sim.errors import UserError
+    from sim.input.scenario import load_scenario
+
+    def fits_all(name: str) -> bool:
+        try:
+            for path in scenario_files.values():
+                load_scenario(path, name)
+        except UserError:
+            return False
+        return True
+
+    return [AS_IN_SCENARIO, *sorted(n for n in {"none", *(p.stem for p in folder.glob("*.yaml"))} if fits_all(n))]
 
 
 SCENARIOS = scenarios()
@@ -84,7 +97,7 @@ def _scaled(value: Any, factor: float) -> Any:
 
 model_params: dict[str, Any] = {
     "scenario": {"type": "Select", "value": DEFAULT_SCENARIO.stem, "values": list(SCENARIOS), "label": "Scenario"},
-    "strategy": {"type": "Select", "value": AS_IN_SCENARIO, "values": strategies(), "label": "Mediation strategy"},
+    "strategy": {"type": "Select", "value": AS_IN_SCENARIO, "values": strategies(SCENARIOS), "label": "Mediation strategy"},
     "seed": {"type": "InputText", "value": 1, "label": "Seed"},
     **{key: {"type": "SliderFloat", "value": 1.0, "min": 0.25, "max": 4.0, "step": 0.25, "label": f"{label} (×)"}
        for key, (label, _) in RATES.items()},
