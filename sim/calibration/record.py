@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,9 @@ def score_record(options: ScoreOptions) -> Path:
             "episodes": [e.id for e in episodes], "runs": options.runs, "seed": options.seed,
             "posterior": post.info() if post is not None else None, "in_sample": sorted(in_sample)}
     with atomic_dir(out) as tmp:
+        for sub in sorted(out.iterdir()) if out.is_dir() else ():
+            if sub.is_dir() and not sub.name.startswith("."):   # other checks' folders (leave_one_out/, coverage/)
+                shutil.copytree(sub, tmp / sub.name)
         frame.to_csv(tmp / "scores.csv", index=False)
         level_frame.to_csv(tmp / "levels.csv", index=False)
         write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options))
