@@ -116,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="leave each episode out: fit on the others (batched), predict it, score it against "
                           "baselines into results/validation/leave_one_out/ (or --out)")
     cal.add_argument("--check-coverage", type=_whole_number(2, "datasets"), metavar="N",
-                     help="check the method: fit N datasets simulated at parameters drawn from the priors "
-                          "(batched; default episodes E06,E08a,E10,E07, four parameters, population 100, "
-                          "4 generations) and write the posteriors' coverage of the truth and rank histograms "
+                     help="check the method: fits to N datasets simulated at parameters drawn from the priors "
+                          "(batched; default episodes E06,E08a,E10,E07, four parameters, population 40, "
+                          "2 generations) and write the posteriors' coverage of the truth and rank histograms "
                           "into results/validation/coverage/ (or --out)")
     cal.add_argument("--method", choices=("pyabc", "batched"), default="pyabc",
                      help="pyabc: one candidate at a time (a database, --resume, --scheduler); batched: each "

@@ -43,8 +43,10 @@ about a hundred times an episode's run and is left out unless named with ``--epi
 DEFAULT_PARAMS = ("escalate_rate", "military_casualty_rate", "civilian_casualty_rate", "agree_rate")
 """Parameters the default episodes say something about: how fast fire climbs the ladder, how many soldiers and
 civilians it hits, how soon a ceasefire is agreed."""
-DEFAULT_POPULATION = 100
-DEFAULT_GENERATIONS = 4
+DEFAULT_POPULATION = 40
+DEFAULT_GENERATIONS = 2
+"""The default budget of each dataset's fit: 30 datasets on the default episodes take about ten minutes on two
+cores (about 130 simulations per dataset); ``--population 100 --generations 4`` costs about twelve times that."""
 COVERAGE_STREAM = 0xC0FE
 """Mixed into the seed so that the synthetic datasets' random streams differ from those of a fit."""
 LEVELS = (0.5, 0.9)
