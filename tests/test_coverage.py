@@ -98,7 +98,8 @@ def test_targets_simulated_at_known_parameters_keep_the_template_and_take_the_ru
 
 
 def test_dataset_plans_come_from_the_seed_and_the_index_alone():
-    params = [FitParameter("escalate_rate", 0.005, 0.3, True, "test"), FitParameter("pain_weight", 0.0, 4.0, False, "test")]
+    params = [FitParameter("escalate_rate", 0.005, 0.3, True, "test"),
+              FitParameter("pain_weight", 0.0, 4.0, False, "test")]
     a = dataset_plan(4, 1, 3, params, ["E06", "E07"])
     assert a == dataset_plan(4, 1, 30, params, ["E06", "E07"])      # more datasets: the first ones unchanged
     assert a != dataset_plan(4, 2, 3, params, ["E06", "E07"]) and a != dataset_plan(5, 1, 3, params, ["E06", "E07"])
@@ -156,3 +157,12 @@ def test_check_coverage_bad_input(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_check_coverage_on_a_targets_file_without_the_default_episodes_asks_for_them(tmp_path, capsys):
+    ep = episodes_file(tmp_path, {"rung": {"output": "max_rung", "point": 3, "sources": ["test"]}},
+                       mini_scenario(tmp_path))
+    out = tmp_path / "coverage"
+    assert main(["calibrate", "--check-coverage", "3", "--episodes-file", str(ep), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "has no episode E06, E08a, E10, E07" in err and "--episodes" in err and not out.exists()

@@ -98,6 +98,10 @@ def check_coverage(all_targets: TargetSet, options: CalibrateOptions) -> Path:
             raise UserError(f"--check-coverage runs its own batched fits on this machine: drop {flag}")
     if options.generations == 0:
         raise UserError("--check-coverage: --generations 0 fits nothing; give at least 1")
+    missing = [e for e in coverage.DEFAULT_EPISODES if e not in all_targets.episodes]
+    if options.episodes is None and missing:
+        raise UserError(f"--check-coverage: {all_targets.path} has no episode {', '.join(missing)} (the default "
+                        "episodes); name the episodes to simulate with --episodes")
     targets = all_targets.select(list(options.episodes or coverage.DEFAULT_EPISODES))
     settings = dataclasses.replace(
         settings_for(options), method="batched", params=options.params or coverage.DEFAULT_PARAMS,
