@@ -243,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--cross-validate", action="store_true",
                      help="leave each episode out: fit on the others (batched), predict it, score it against "
                           "baselines into results/validation/leave_one_out/ (or --out)")
+    cal.add_argument("--check-coverage", type=_whole_number(2, "datasets"), metavar="N",
+                     help="check the method: fits to N datasets simulated at parameters drawn from the priors "
+                          "(batched; default episodes E06,E08a,E10,E07, four parameters, population 40, "
+                          "2 generations) and write the posteriors' coverage of the truth and rank histograms "
+                          "into results/validation/coverage/ (or --out)")
     cal.add_argument("--method", choices=("pyabc", "batched"), default="pyabc",
                      help="pyabc: one candidate at a time (a database, --resume, --scheduler); batched: each "
                           "generation's candidates simulated together in batches of the engine, split over "
@@ -373,7 +378,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             quick=args.quick, out=args.out, quiet=args.quiet, seed=args.seed, scheduler=args.scheduler,
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
             resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance,
-            method=args.method, cross_validate=args.cross_validate, force=args.force))
+            method=args.method, cross_validate=args.cross_validate, force=args.force,
+            check_coverage=args.check_coverage))
     elif args.command == "score":
         from sim.calibration.record import DEFAULT_OUT, ScoreOptions, score_record
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 pytest.importorskip("pyabc")
 
 from sim.calibration.command import CalibrateOptions, settings_for  # noqa: E402
+from sim.calibration.coverage import simulated_targets  # noqa: E402
 from sim.calibration.fit import (GENERATION_GIVEN_UP, FitSettings, _ProgressHandler, _sampler, fit,  # noqa: E402
                                  posterior_generation, weighted_quantile)
 from sim.calibration.report import (Prediction, by_level_markdown, by_weapon_level, comparison_table,  # noqa: E402
@@ -68,16 +69,14 @@ def episodes_file(tmp_path: Path, targets: dict[str, dict], scenario: Path, ids=
 
 
 def synthetic_targets(tmp_path: Path, truth: dict[str, float]) -> tuple[TargetSet, Path]:
-    """Targets simulated at known parameters on the violent test border: the quartiles of 30 runs of six
-    outputs. One episode counted twice (two 'episodes' on the same scenario): more data per parameter vector."""
+    """Targets simulated at known parameters on the violent test border: the medians and quartiles of 30 runs
+    of six outputs (``sim.calibration.coverage.simulated_targets``). One episode counted twice (two 'episodes'
+    on the same scenario): more data per parameter vector."""
     scenario = mini_scenario(tmp_path, violent=True)
-    runs = pd.DataFrame([run_summary(str(scenario), seed, truth) for seed in range(30)])
-    targets = {}
-    for out in ("injured_kg", "injured_tj", "deaths_kg", "deaths_tj", "max_rung", "segments_involved"):
-        q25, q50, q75 = np.quantile(runs[out].astype(float), [0.25, 0.5, 0.75])
-        targets[out] = {"output": out, "point": float(q50), "range": [float(q25), float(q75)],
-                        "sources": ["simulated at known parameters"]}
-    return load_targets(episodes_file(tmp_path, targets, scenario, ids=("SYN1", "SYN2"))), scenario
+    template = {out: {"output": out, "point": 0, "sources": ["simulated at known parameters"]}
+                for out in ("injured_kg", "injured_tj", "deaths_kg", "deaths_tj", "max_rung", "segments_involved")}
+    ts = load_targets(episodes_file(tmp_path, template, scenario, ids=("SYN1", "SYN2")))
+    return simulated_targets(ts, truth, {e: range(30) for e in ts.episodes}), scenario
 
 
 def test_the_shipped_episodes_file_is_valid_and_maps_to_model_outputs():

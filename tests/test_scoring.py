@@ -84,8 +84,12 @@ def test_score_command_writes_the_validation_folder(tmp_path, capsys):
     episodes = tmp_path / "episodes.yaml"
     episodes.write_text(yaml.safe_dump(doc))
     out = tmp_path / "validation"
-    assert main(["score", "--episodes-file", str(episodes), "--runs", "6", "--out", str(out), "--quiet"]) == 0
-    assert {p.name for p in out.iterdir()} == {"scores.csv", "levels.csv", "report.md", "pit.png", "manifest.json"}
+    (out / "coverage").mkdir(parents=True)     # another check's folder inside it is kept as it was
+    (out / "coverage" / "report.md").write_text("kept")
+    assert main(["score", "--episodes-file", str(episodes), "--runs", "6", "--out", str(out), "--quiet", "--force"]) == 0
+    assert {p.name for p in out.iterdir()} == {"scores.csv", "levels.csv", "report.md", "pit.png", "manifest.json",
+                                               "coverage"}
+    assert (out / "coverage" / "report.md").read_text() == "kept"
     import pandas as pd
 
     scores = pd.read_csv(out / "scores.csv")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from sim.calibration.fit import QUICK, FitSettings, OutputPaths, resample, write_fit
 from sim.calibration.method import run_fit
-from sim.calibration.targets import DEFAULT_EPISODES_FILE, load_targets
+from sim.calibration.targets import DEFAULT_EPISODES_FILE, TargetSet, load_targets
 from sim.errors import UserError
 from sim.output.guard import claim_output, claim_outputs
 from sim.progress import say
@@ -44,6 +45,7 @@ class CalibrateOptions:
     force: bool = False
     """Replace existing outputs (fitted.yaml, posterior.csv, the report folder); otherwise they are kept and
     the command refused before the fit starts."""
+    check_coverage: int | None = None
 
 
 def settings_for(options: CalibrateOptions) -> FitSettings:
@@ -87,11 +89,41 @@ def check_history(options: CalibrateOptions) -> None:
                         "another file")
 
 
+def check_coverage(all_targets: TargetSet, options: CalibrateOptions) -> Path:
+    """``--check-coverage N``: batched fits to N datasets simulated at parameters drawn from the priors
+    (:mod:`sim.calibration.coverage`), by default on its cheap episodes and few parameters, at a small budget
+    and with no wall-time limit, so that the numbers depend on ``--seed`` alone."""
+    from sim.calibration import coverage
+
+    for flag, given in (("--cross-validate", options.cross_validate), ("--out-of-sample", options.out_of_sample),
+                        ("--history", options.history is not None), ("--resume", options.resume),
+                        ("--scheduler", options.scheduler is not None)):
+        if given:
+            raise UserError(f"--check-coverage runs its own batched fits on this machine: drop {flag}")
+    if options.generations == 0:
+        raise UserError("--check-coverage: --generations 0 fits nothing; give at least 1")
+    missing = [e for e in coverage.DEFAULT_EPISODES if e not in all_targets.episodes]
+    if options.episodes is None and missing:
+        raise UserError(f"--check-coverage: {all_targets.path} has no episode {', '.join(missing)} (the default "
+                        "episodes); name the episodes to simulate with --episodes")
+    targets = all_targets.select(list(options.episodes or coverage.DEFAULT_EPISODES))
+    settings = dataclasses.replace(
+        settings_for(options), method="batched", params=options.params or coverage.DEFAULT_PARAMS,
+        population=options.population or (QUICK["population"] if options.quick else coverage.DEFAULT_POPULATION),
+        generations=options.generations or (QUICK["generations"] if options.quick else coverage.DEFAULT_GENERATIONS),
+        walltime_minutes=float(options.minutes) if options.minutes is not None else math.inf)
+    out = Path(options.out) if options.out is not None else coverage.DEFAULT_OUT
+    return coverage.check_coverage(coverage.CoverageCheck(targets, settings, options.check_coverage, out))
+
+
 def calibrate(options: CalibrateOptions) -> OutputPaths:
     """The whole command: check the targets, fit, resample, predict, write fitted.yaml and the report."""
     from sim.calibration import report
 
     all_targets = load_targets(options.episodes_file)          # checked before anything is run or written
+    if options.check_coverage is not None:
+        check_coverage(all_targets, options)
+        return OutputPaths.choose(options.out, options.quick)
     if options.cross_validate:
         from sim.calibration.crossval import DEFAULT_OUT, CrossValidation, cross_validate
 

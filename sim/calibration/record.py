@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,9 @@ def _score(options: ScoreOptions, targets: TargetSet, episodes: list[Episode]) -
             "posterior": post.info() if post is not None else None, "in_sample": sorted(in_sample)}
     account_frame = pd.DataFrame(accounts)
     with atomic_dir(out) as tmp:
+        for sub in sorted(out.iterdir()) if out.is_dir() else ():
+            if sub.is_dir() and not sub.name.startswith("."):   # other checks' folders (leave_one_out/, coverage/)
+                shutil.copytree(sub, tmp / sub.name)
         frame.to_csv(tmp / "scores.csv", index=False)
         level_frame.to_csv(tmp / "levels.csv", index=False)
         if len(account_frame):
