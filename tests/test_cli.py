@@ -280,3 +280,14 @@ def test_a_contested_account_is_applied_only_when_asked_and_named_in_the_outputs
     assert run_cli(scenario, "--runs", "2", "--account", "nope", "--out", tmp_path / "x") == 2
     err = capsys.readouterr().err
     assert "accounts: no account 'nope'" in err and "kg_reading" in err and not (tmp_path / "x").exists()
+
+
+def test_when_and_sensitivity_take_a_shipped_scenario_by_name(capsys):
+    """The when-to-act sweep and the sensitivity analysis resolve a shipped name like every other command: the
+    error a wrong strategy gets is about the strategy, not about a missing scenario file."""
+    from sim.experiments.when import default_when_out
+
+    assert default_when_out("sept2022") == Path("results") / "when" / "sept2022"
+    assert main(["sensitivity", "sept2022", "--strategies", "nope_strategy", "--samples", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "nope_strategy" in err and "sept2022: file not found" not in err

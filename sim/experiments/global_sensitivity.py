@@ -37,6 +37,7 @@ from sim.experiments.compare import parse_strategies
 from sim.experiments.ensemble import LocalExecutor, RunTask, batches, derive_seeds, run_task_batch
 from sim.experiments.sensitivity import scalar_outcomes
 from sim.experiments.uncertainty import LEVERAGE_PREFIX, leverage_inputs, relevant, short_meaning, split_uniform
+from sim.input.builtin import scenario_file
 from sim.input.parameters import SPECS
 from sim.input.scenario import ScenarioSpec, load_scenario, strategy_path
 from sim.input.yamlio import load_model
@@ -147,7 +148,7 @@ def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None
         raise UserError(f"--method: unknown method '{method}'; expected one of: {', '.join(METHODS)}")
     if samples < 2:
         raise UserError(f"--samples: expected at least 2, got {samples}")
-    path = Path(scenario)
+    path = scenario_file(scenario)
     spec = load_model(path, ScenarioSpec)
     names = parse_strategies(strategies) if strategies else [spec.strategy]
     for n in names:

@@ -30,6 +30,7 @@ import yaml
 from sim.errors import UserError
 from sim.experiments.compare import compare_strategies, parse_strategies
 from sim.experiments.comparison_stats import OUTCOMES, paired_differences
+from sim.input.builtin import scenario_file
 from sim.input.scenario import ScenarioSpec, load_scenario
 from sim.input.strategy import StrategySpec
 from sim.input.yamlio import load_model
@@ -87,7 +88,7 @@ def _label(name: str, delay: float) -> str:
 
 def default_when_out(scenario_path: str | Path) -> Path:
     """``results/when/<scenario name>``."""
-    return Path("results") / "when" / load_model(Path(scenario_path), ScenarioSpec).name
+    return Path("results") / "when" / load_model(scenario_file(scenario_path), ScenarioSpec).name
 
 
 def compare_delays(scenario: str | Path, strategies: str | Sequence[str], delays: Sequence[float],
@@ -97,7 +98,7 @@ def compare_delays(scenario: str | Path, strategies: str | Sequence[str], delays
     results into ``out`` and return its table (one row per strategy, delay and outcome)."""
     if resume:
         raise UserError("--resume is not available with --delays; run the sweep again")
-    path = Path(scenario)
+    path = scenario_file(scenario)
     names = parse_strategies(strategies)
     base_name = baseline or ("none" if "none" in names else names[0])
     if base_name not in names:
