@@ -312,7 +312,7 @@ SPECS: dict[str, ParameterSpec] = {
         "other side's offensive (its armour firing on the village's segment) is hit (sim/rules/incursion.py). It "
         "acts only under an account that has a side on the offensive (a scenario's `accounts`); as written, the "
         "shipped scenarios take no side and it does nothing.",
-        "judgement, not fitted: no neutral reading of the record identifies it. 0.002/h (a person still in an "
+        "hand-set: no neutral reading of the record identifies it. 0.002/h (a person still in an "
         "entered village hit every ~3 weeks) is the order that reproduced the Kyrgyz tolls when the Kyrgyz "
         "account was assumed for both wars (E07 tanks entered Internatsional, utrk.kg 56978; E13 >180 houses "
         "burned in Ak-Sai, maralfm.kg; 418 KG houses destroyed against ~20 TJ, CABAR.asia 2023; TJ MFA)"),
