@@ -36,7 +36,7 @@ from sim.errors import UserError
 from sim.experiments.compare import parse_strategies
 from sim.experiments.ensemble import LocalExecutor, RunTask, batches, derive_seeds, run_task_batch
 from sim.experiments.sensitivity import scalar_outcomes
-from sim.experiments.uncertainty import LEVERAGE_PREFIX, leverage_inputs, relevant, short_meaning, split_uniform
+from sim.experiments.uncertainty import leverage_inputs, relevant, short_meaning, split_uniform, task_fields
 from sim.input.builtin import scenario_file
 from sim.input.parameters import SPECS
 from sim.input.scenario import ScenarioSpec, load_scenario, strategy_path
@@ -101,17 +101,6 @@ def factors(scenario_path: Path, strategies: Sequence[str]) -> list[Factor]:
     return out
 
 
-def _task_fields(row: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float, float], ...]]:
-    """A sample row as a run's parameter overrides and its leverage (mediator, KG, TJ)."""
-    overrides = tuple(sorted((k, v) for k, v in row.items() if not k.startswith(LEVERAGE_PREFIX)))
-    sides: dict[str, dict[str, float]] = {}
-    for key, v in row.items():
-        if key.startswith(LEVERAGE_PREFIX):
-            mediator, side = key[len(LEVERAGE_PREFIX):].split(":")
-            sides.setdefault(mediator, {})[side] = v
-    return overrides, tuple((m, s["KG"], s["TJ"]) for m, s in sorted(sides.items()))
-
-
 def summaries(tasks: Sequence[RunTask]) -> list[dict[str, float]]:
     """Run a batch of tasks without recording series; each run's scalar outcomes (a worker's unit)."""
     result = run_task_batch(tasks, record_series=False)
@@ -167,7 +156,7 @@ def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None
     abs_path = str(path.resolve())
     tasks = []
     for i, row in enumerate(values):
-        overrides, leverage = _task_fields(dict(zip(problem["names"], row.tolist())))
+        overrides, leverage = task_fields(dict(zip(problem["names"], row.tolist())))
         for label in names:
             file = str(strategy_path(path, label).resolve())
             for r, s in enumerate(seeds):

@@ -159,15 +159,7 @@ class EffectPriors:
 
     def task_fields(self, run: int) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float, float], ...]]:
         """Run ``run``'s draw as a run's parameter overrides and its leverage (mediator, KG, TJ)."""
-        values = self.values(run)
-        overrides = tuple(sorted((k, v) for k, v in values.items() if not k.startswith(LEVERAGE_PREFIX)))
-        sides: dict[str, dict[str, float]] = {}
-        for key, v in values.items():
-            if key.startswith(LEVERAGE_PREFIX):
-                mediator, side = key[len(LEVERAGE_PREFIX):].split(":")
-                sides.setdefault(mediator, {})[side] = v
-        leverage = tuple((m, s["KG"], s["TJ"]) for m, s in sorted(sides.items()))
-        return overrides, leverage
+        return task_fields(self.values(run))
 
     def info(self) -> dict[str, Any]:
         return {"seed": self.seed, "distribution": "split uniform: half the mass evenly on each side of the median",
@@ -186,3 +178,15 @@ def posterior_inputs(draws: Sequence[Sequence[tuple[str, float]]]) -> list[Uncer
                            float(v.min()), float(np.median(v)), float(v.max()), "calibrated",
                            "posterior of the calibration to the documented wars (docs/calibration.md)")
             for n, v in columns.items() if v.min() < v.max()]
+
+
+def task_fields(values: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float, float], ...]]:
+    """Drawn inputs by key as a run's parameter overrides and its leverage (mediator, KG, TJ): the keys
+    ``leverage:<mediator>:<side>`` become leverage, the others parameter overrides."""
+    overrides = tuple(sorted((k, v) for k, v in values.items() if not k.startswith(LEVERAGE_PREFIX)))
+    sides: dict[str, dict[str, float]] = {}
+    for key, v in values.items():
+        if key.startswith(LEVERAGE_PREFIX):
+            mediator, side = key[len(LEVERAGE_PREFIX):].split(":")
+            sides.setdefault(mediator, {})[side] = v
+    return overrides, tuple((m, s["KG"], s["TJ"]) for m, s in sorted(sides.items()))
