@@ -244,7 +244,8 @@ def _hours_to_agreement(runs: list[tuple[float, int]], draws: list[float]) -> li
     agreed: list[float | None] = [None] * len(runs)
     armed = np.ones(len(runs), dtype=bool)
     for hour, u in enumerate(draws, start=1):
-        entered = ceasefire.update(state, sim.params, sim.world, _GivenDraws(u, len(runs)), float(hour), armed)
+        entered = ceasefire.update(state, sim.params, sim.world, _GivenDraws(u, len(runs)), float(hour), armed,
+                                   armed)
         for r in np.flatnonzero(entered == Phase.AGREED):
             agreed[r] = agreed[r] if agreed[r] is not None else float(hour)
     return agreed

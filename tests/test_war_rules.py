@@ -305,9 +305,14 @@ def _machines(mini, runs: int = 1, phase: Phase = Phase.NONE, agreements: int = 
     return sim
 
 
-def _update(sim: Simulation, hour: float, armed: bool, u: float | list[float]) -> np.ndarray:
-    """One step of the machines ending at ``hour``, with armed fire under way or not, and the draw(s) ``u``."""
-    return ceasefire.update(sim.state, sim.params, sim.world, _Draws(u), hour, np.full(sim.state.runs, armed))
+def _update(sim: Simulation, hour: float, armed: bool, u: float | list[float], raised: bool | None = None
+            ) -> np.ndarray:
+    """One step of the machines ending at ``hour``, with armed fire under way or not, and the draw(s) ``u``;
+    ``raised`` says the fire was opened or raised this step (by default: whenever it is armed)."""
+    runs = sim.state.runs
+    raised = armed if raised is None else raised
+    return ceasefire.update(sim.state, sim.params, sim.world, _Draws(u), hour, np.full(runs, armed),
+                            np.full(runs, raised))
 
 
 def _note_heavy_rearmament(sim: Simulation) -> None:
@@ -342,6 +347,19 @@ def test_a_collapsed_ceasefire_is_re_agreed_at_the_first_talks_rate_and_a_breach
     assert entered.tolist() == [Phase.AGREED, NO_CHANGE]
 
 
+def test_fire_being_wound_down_after_an_agreement_is_no_breach_and_fresh_fire_is_at_once(mini):
+    """A ceasefire is breached by fire opened or raised after it was agreed, at whatever hour; fire that was
+    under way and is being wound down breaks nothing, but it keeps the agreement from holding."""
+    sim = _machines(mini, phase=Phase.AGREED, agreements=1, hold_hours=2.0)
+    for hour in range(1, 30):
+        assert _update(sim, float(hour), True, u=0.99, raised=False).tolist() == [NO_CHANGE]
+    assert sim.state.violations[0] == 0 and sim.state.phase[0] == Phase.AGREED
+    assert _update(sim, 30.5, True, u=0.99, raised=True).tolist() == [Phase.VIOLATED]
+    assert sim.state.violations[0] == 1
+    fresh = _machines(mini, phase=Phase.AGREED, agreements=1)
+    assert _update(fresh, 0.5, True, u=0.99, raised=True).tolist() == [Phase.VIOLATED]  # no grace period
+
+
 def test_a_collapse_is_counted_once_and_the_next_agreement_clears_it(mini):
     sim = _machines(mini, phase=Phase.VIOLATED, agreements=1)
     for hour in (1.0, 2.0, 3.0):
@@ -358,13 +376,14 @@ def test_stabilisation_is_dated_from_when_fire_stopped(mini):
     hour = 0.0
     for armed in [True] * 10 + [False] * 80:
         hour += 1.0
-        entered = int(_update(sim, hour, armed, u=0.0 if hour <= 2 else 0.99)[0])
+        fresh_fire = hour == 5.0  # fire opened anew after the agreement; the rest is being wound down
+        entered = int(_update(sim, hour, armed, u=0.0 if hour <= 2 else 0.99, raised=fresh_fire)[0])
         if entered != NO_CHANGE:
             history.append((hour, Phase(entered)))
     state = sim.state
     assert state.first_agreed_hour[0] == 2.0
     assert state.phase[0] in (Phase.STABILISED, Phase.WITHDRAWAL)
-    assert state.violations[0] >= 1                   # fire after the 3 h grace broke the first agreement
+    assert state.violations[0] == 1                   # the fresh fire broke the first agreement, nothing else
     entered = next(h for h, phase in history if phase == Phase.STABILISED)
     assert entered == 10.0 + 12.0 + 36.0              # the machine needs hold + stabilise hours to know
     assert state.first_stabilised_hour[0] == 10.0     # but dates it from the end of the last armed step

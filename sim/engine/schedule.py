@@ -53,6 +53,7 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
     k = state.step
     hour = k * dt
     draws = StepDraws(keys, k)
+    rung_before = state.rung.copy()  # what fire was under way when the step began: a ceasefire breach is new fire
 
     started = apply_triggers(state, world, k)
     mediation.act(state, p, world, hour)
@@ -66,14 +67,14 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
     busy = state.rung.any(axis=1) | (state.phase != ceasefire.NONE) | state.displaced.any(axis=1)
     n_busy = int(busy.sum())
     if n_busy > BUSY_SHARE * state.runs:
-        entered = _engage(state, p, world, draws, started, suppress, resolve, hour)
+        entered = _engage(state, p, world, draws, started, suppress, resolve, rung_before, hour)
     else:
         entered = np.full(state.runs, ceasefire.NO_CHANGE)
         if n_busy:
             runs = np.flatnonzero(busy)
             part = state.select(runs)
             entered[runs] = _engage(part, p.subset(runs), world, StepDraws(keys[runs], k), started[runs],
-                                    suppress[runs], resolve[runs], hour)
+                                    suppress[runs], resolve[runs], rung_before[runs], hour)
             state.put(runs, part)
         _age_quiet(state, p, world, ~busy)
     state.step = k + 1
@@ -81,7 +82,7 @@ def step(state: BatchState, p: ParamBatch, world: World, keys: np.ndarray) -> np
 
 
 def _engage(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, started: np.ndarray,
-            suppress: np.ndarray, resolve: np.ndarray, hour: float) -> np.ndarray:
+            suppress: np.ndarray, resolve: np.ndarray, rung_before: np.ndarray, hour: float) -> np.ndarray:
     """The rules of a step from posture moves on (§3 lines 7-21 of the ODD)."""
     dt = world.dt
     escalation.move_postures(state, p, world, draws, suppress)
@@ -109,7 +110,8 @@ def _engage(state: BatchState, p: ParamBatch, world: World, draws: StepDraws, st
     reached = (np.arange(N_RUNGS)[None, :] <= top[:, None]) & (np.arange(N_RUNGS)[None, :] > CALM)
     state.first_hour_at_rung = np.where(reached & np.isnan(state.first_hour_at_rung), hour + dt,
                                         state.first_hour_at_rung)
-    entered = ceasefire.update(state, p, world, draws, hour + dt, top >= ARMED)
+    raised = ((state.rung > rung_before) & (state.rung >= ARMED)).any(axis=1)
+    entered = ceasefire.update(state, p, world, draws, hour + dt, top >= ARMED, raised)
     orders.follow_ceasefire(state, world, entered)
     record_peaks(state, world)
     return entered
