@@ -577,3 +577,16 @@ def test_batched_abc_smc_recovers_parameters_on_the_mini_border(tmp_path):
     again = fit_batched(ts, replace(settings, workers=2))  # the same fit on two worker processes
     pd.testing.assert_frame_equal(again.particles, result.particles)
     np.testing.assert_array_equal(again.weights, result.weights)
+
+
+def test_a_round_of_the_batched_fit_proposes_what_the_last_acceptance_says_one_round_needs():
+    """Enough candidates that a round usually completes the generation at the last acceptance (with a margin),
+    never fewer than a population and never more than four."""
+    from sim.calibration.smc import MAX_ROUND, ROUND_MARGIN, round_size
+
+    assert round_size(60, 0.5, 60) == math.ceil(ROUND_MARGIN * 60 / 0.5)
+    assert round_size(10, 0.9, 60) == 60            # a nearly complete generation still runs a population
+    assert round_size(60, 0.01, 60) == MAX_ROUND * 60  # a very low acceptance is capped
+    assert round_size(60, 0.0, 60) == MAX_ROUND * 60   # no acceptance measured: capped, not a division by zero
+    sizes = [round_size(60, a, 60) for a in (0.9, 0.5, 0.3, 0.2, 0.1)]
+    assert sizes == sorted(sizes)                    # the lower the acceptance, the larger the round

@@ -555,6 +555,28 @@ def test_pooled_forces_lose_no_more_soldiers_on_a_wide_front_than_on_one_segment
     assert one_pooled == one          # one segment: nothing to pool (same seed, same draws)
 
 
+def _hit_by(mini, rung: int, small_arms_lethality: list[float], hours: int = 400) -> np.ndarray:
+    """Tajik soldiers hit over ``hours`` of Kyrgyz fire at ``rung`` on one segment, one run (seed 0) per value of
+    ``small_arms_lethality``."""
+    sim = Simulation(mini, [0] * len(small_arms_lethality),
+                     [{"small_arms_lethality": x, "military_casualty_rate": 0.5} for x in small_arms_lethality])
+    sim.state.posture[:, KG, 0] = rung
+    sim.state.refresh_rung()
+    for step in range(hours):
+        casualties.inflict(sim.state, sim.params, sim.world, _draws(sim, step))
+    return sim.state.military_dead[:, TJ] + sim.state.military_injured[:, TJ]
+
+
+def test_small_arms_lethality_scales_small_arms_fire_and_nothing_heavier(mini):
+    """Soldiers under small-arms fire are hit in proportion to ``small_arms_lethality`` (a Poisson count with
+    mean 0.5 x lethality per hour: 400 h at 0.1 and at 1.0 give about 20 and 200), while under mortar fire the
+    parameter changes no number."""
+    low, high = _hit_by(mini, ARMED, [0.1, 1.0])
+    assert 8 <= low <= 35 and 160 <= high <= 240
+    mortar_low, mortar_high = _hit_by(mini, MORTARS, [0.1, 1.0])
+    assert mortar_low == mortar_high > 100
+
+
 # --- two regimes: a shoot-out the commanders contain, a war the government decides ---------------------------
 
 def _shoot_out(scenario: Scenario, runs: int, **params: float) -> Simulation:

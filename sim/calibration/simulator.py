@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from sim.calibration.targets import Episode, Target, TargetSet, distance, distance_lower_bound, sim_value
+from sim.calibration.targets import (Episode, Target, TargetSet, distance, distance_lower_bound, sim_value,
+                                     surely_above)
 from sim.errors import UserError
 from sim.input.parameters import SPECS
 
@@ -188,7 +189,7 @@ class Simulator:
 
             def give_up(runs: list[dict[str, Any]], which: np.ndarray) -> bool:
                 bounds[which] = [distance_lower_bound(run, fitted) for run in runs]
-                return spent + float(bounds.sum()) > limit
+                return bool(surely_above(spent + float(bounds.sum()), limit))
 
             summaries = run_summaries(
                 str(episode.scenario), [seeds[r * len(self.episodes) + position[episode.id]]
@@ -198,7 +199,7 @@ class Simulator:
                 run = {t.key: sim_value(summary, t.reads, episode, self.censor) for t in episode.targets}
                 out.update({replicate_key(k, r): v for k, v in run.items()})
                 spent += distance(run, fitted)
-            if spent > limit:
+            if surely_above(spent, limit):
                 return out, False
         return out, True
 

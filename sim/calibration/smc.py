@@ -25,7 +25,7 @@ import pandas as pd
 from sim.calibration.fit import (KERNEL_SCALING, FitResult, FitSettings, effective_sample_size, fixed_values,
                                  weighted_quantile)
 from sim.calibration.simulator import FitParameter, _scenario, free_parameters, seeds_for
-from sim.calibration.targets import Episode, TargetSet, distance, distance_lower_bound, sim_value
+from sim.calibration.targets import Episode, TargetSet, distance, distance_lower_bound, sim_value, surely_above
 from sim.core.randomness import normal_quantile
 from sim.engine.batch import run_batch
 from sim.engine.outcomes import rows
@@ -56,7 +56,7 @@ def simulate_candidates(episodes: tuple[Episode, ...], params: list[FitParameter
 
         def give_up(summary: dict[str, np.ndarray], which: np.ndarray) -> np.ndarray:
             bounds[which] = [distance_lower_bound(run, fitted) for run in rows(summary)]
-            over = spent + np.bincount(owner, weights=bounds, minlength=n) > limit
+            over = surely_above(spent + np.bincount(owner, weights=bounds, minlength=n), limit)
             return over[owner[which]]
 
         result = run_batch(_scenario(str(episode.scenario)), run_seeds, [values[c] for c in owner],
@@ -65,7 +65,7 @@ def simulate_candidates(episodes: tuple[Episode, ...], params: list[FitParameter
         for c, summary in zip(owner, result.summary_rows()):
             run = {t.key: sim_value(summary, t.reads, episode, censor) for t in episode.targets}
             spent[c] += distance(run, fitted)
-        alive &= spent <= limit
+        alive &= ~surely_above(spent, limit)
     out = spent / replicates
     out[~alive] = math.inf
     return out
@@ -119,6 +119,7 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
     populations = [(particles, weights, dists)]
     gens = [{"generation": 0, "epsilon": math.inf, "samples": n, "acceptance": 1.0,
              "effective_sample_size": float(n)}]
+    acceptance = 0.5  # epsilon is the median distance of the last generation: about half its own particles pass
     for t in range(1, settings.generations):
         epsilon = weighted_quantile(dists, weights, 0.5)
         kernel = _TruncatedKernel(particles, weights, low, high)
@@ -127,7 +128,8 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
         tried = 0
         complete = False
         while simulations < settings.budget and time.time() < deadline:
-            batch = min(n, settings.budget - simulations)
+            still_needed = n - sum(len(k) for k in kept)
+            batch = min(round_size(still_needed, acceptance, n), settings.budget - simulations)
             proposal = kernel.propose(rng, batch)
             d = simulate(proposal, epsilon)
             simulations += batch
@@ -143,15 +145,16 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
             say(f"calibrate: generation {t} did not finish (budget, wall time or acceptance below "
                 f"{settings.min_acceptance:g}); the last complete generation is kept", settings.quiet)
             break
+        acceptance = sum(len(k) for k in kept) / tried  # of every candidate simulated, surplus included
         new = np.concatenate(kept)[:n]
         new_d = np.concatenate(kept_d)[:n]
         new_w = 1.0 / kernel.density(new)  # the prior is uniform on the box
         new_w /= new_w.sum()
         particles, weights, dists = new, new_w, new_d
         populations.append((particles, weights, dists))
-        gens.append({"generation": t, "epsilon": float(epsilon), "samples": tried, "acceptance": n / tried,
+        gens.append({"generation": t, "epsilon": float(epsilon), "samples": tried, "acceptance": acceptance,
                      "effective_sample_size": round(effective_sample_size(weights), 1)})
-        say(f"calibrate: generation {t}: epsilon {epsilon:.4g}, acceptance {n / tried:.3f}, effective sample "
+        say(f"calibrate: generation {t}: epsilon {epsilon:.4g}, acceptance {acceptance:.3f}, effective sample "
             f"size {effective_sample_size(weights):.1f}, {simulations} simulations, {time.time() - started:.0f} s",
             settings.quiet)
     floor = settings.min_ess_fraction * n
@@ -164,6 +167,23 @@ def _generations(targets: TargetSet, settings: FitSettings, params: list[FitPara
         f"{result.final_epsilon:.3g}, effective sample size {result.ess:.1f} of {n}, {result.walltime_s:.0f} s",
         settings.quiet)
     return result
+
+
+ROUND_MARGIN = 1.25
+"""A round proposes this many times the candidates the last generation's acceptance says are needed."""
+
+MAX_ROUND = 4
+"""A round proposes at most this many populations' worth of candidates."""
+
+
+def round_size(still_needed: int, acceptance: float, population: int) -> int:
+    """How many candidates to propose and simulate in one round of a generation: enough that, at the last
+    generation's acceptance, one round usually completes it, and never fewer than a population. Why: the
+    calm year dominates a fit, and a batch's cost per run falls steeply with its size (one busy run keeps a
+    whole step's rules running), so a few large rounds cost far less than many rounds of one population.
+    The candidates of a round beyond the population's last place are simulated and not used."""
+    wanted = math.ceil(ROUND_MARGIN * still_needed / max(acceptance, 1e-3))
+    return int(min(max(wanted, population), MAX_ROUND * population))
 
 
 class _TruncatedKernel:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pydantic
 
 from sim.engine.outcomes import CUMULATIVE, OUTCOMES, district_output, output_district, timed_output
@@ -282,6 +283,12 @@ def distance_lower_bound(summary: dict[str, Any], targets: list[Target]) -> floa
             z = t.deviation(float(summary.get(t.reads, summary[t.output])))
             total += z * z if z > 0 else 0.0
     return total
+
+
+def surely_above(bound: float | np.ndarray, limit: float) -> bool | np.ndarray:
+    """A distance's lower bound is above ``limit`` by more than rounding: the bound and the full distance sum
+    the same squares in different orders, so a bound equal to the distance may come out a hair above it."""
+    return bound > limit * (1.0 + 1e-9) + 1e-12
 
 
 MISSING_DEVIATION = 100.0

@@ -282,9 +282,19 @@ SPECS: dict[str, ParameterSpec] = {
                       " ~100 (HRW 2023-05-02), E07's Tajik 10-13 of 19 (AFP; Asia-Plus 2021-05-04)")),
     "lethality_profile": P(
         (0.0, 0.01, 0.15, 1.0, 2.0, 3.5), "ratio by rung",
-        "Casualty rate at each rung relative to mortars (L2).",
+        "Casualty rate at each rung relative to mortars (L2). The small-arms (L1) entry is not read: "
+        "small_arms_lethality sets it.",
         "hand-set; heavier weapons hit more per hour of fire (facts §2 E13: MLRS, drones, a bomb on a square); "
         "stones and fists injure but rarely kill (~1 lethal incident a year among ~12-32, facts §1.3)"),
+    "small_arms_lethality": P(
+        0.15, "ratio to mortars",
+        "Casualty rate of small-arms fire (L1) relative to mortars (L2): the lethality profile's L1 entry.",
+        "fitted where the small episodes identify it: they were fought with small arms alone (facts small "
+        "episodes E02, E03, E06: one dead and up to 11 injured in hours of fire); the other entries of the "
+        "profile stay hand-set",
+        prior=(0.01, 1.0), log_prior=True,
+        prior_reason=("from a few hours of small-arms fire that almost never hurts anyone (0.01 of mortars' rate) "
+                      "to small arms as lethal per hour of fire as mortars (1.0)")),
     "weapon_reach_km": P(
         (0.1, 0.5, 2.0, 6.0, 12.0, 25.0), "km by rung",
         "Distance over which fire at each rung endangers a village (exposure decays as exp(-d/reach))."),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core import randomness
-from sim.core.ladder import N_RUNGS
+from sim.core.ladder import N_RUNGS, SMALL_ARMS
 from sim.core.randomness import StepDraws, Stream
 from sim.core.state import BatchState, pooled_share
 from sim.core.world import ParamBatch, World
@@ -26,6 +26,16 @@ from sim.core.world import ParamBatch, World
 
 RUNGS = np.arange(1, N_RUNGS)
 """The rungs that inflict casualties (every one above calm)."""
+
+
+def lethality(p: ParamBatch, rungs: np.ndarray) -> np.ndarray:
+    """The casualty rate of fire at each entry of ``rungs`` (an int array whose first axis is the run),
+    relative to mortars: ``lethality_profile`` by rung, with the small-arms (L1) entry taken from
+    ``small_arms_lethality``. Why a parameter of its own: the small episodes of 2014-2022 were fought with
+    small arms alone and identify it, while the heavier rungs are identified only together with the casualty
+    rates, by the two wars, so their ratios stay hand-set."""
+    small = p["small_arms_lethality"].reshape((-1,) + (1,) * (rungs.ndim - 1))
+    return np.where(rungs == SMALL_ARMS, small, p.by_rung("lethality_profile", rungs))
 
 
 def inflict(state: BatchState, p: ParamBatch, world: World, draws: StepDraws) -> None:
@@ -39,7 +49,7 @@ def inflict(state: BatchState, p: ParamBatch, world: World, draws: StepDraws) ->
     pl = p if live.size == state.runs else p.subset(live)
     fire = state.posture[live][:, ::-1, :]  # [L, 2, S]: the rung each side is fired at, per segment
     hot = fire > 0
-    weight = pl.by_rung("lethality_profile", fire) * world.dt * hot
+    weight = lethality(pl, fire) * world.dt * hot
     force = weight * pooled_share(weight, pl.col("force_pooling"))[:, :, None]
     runs, sides, segs = np.nonzero(hot)
     slots = sides * n_seg + segs

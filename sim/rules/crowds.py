@@ -30,6 +30,7 @@ from sim.core.ladder import ARMED, CALM, CIVIL
 from sim.core.randomness import StepDraws, Stream
 from sim.core.state import BatchState, hazard_to_prob
 from sim.core.world import ParamBatch, World
+from sim.rules.casualties import lethality
 
 
 def _village_totals(crowd: np.ndarray, world: World) -> np.ndarray:
@@ -96,8 +97,8 @@ def expose(state: BatchState, p: ParamBatch, world: World, draws: StepDraws) -> 
         return
     runs, sides, segs = np.nonzero(exposed)
     slots = sides * n_seg + segs
-    lethality = p["lethality_profile"]
-    rate = p["crowd_hit_rate"][runs] * lethality[runs, fire[runs, sides, segs]] / lethality[runs, ARMED]
+    relative = lethality(p, fire)[runs, sides, segs] / p["small_arms_lethality"][runs]  # 1 at small arms
+    rate = p["crowd_hit_rate"][runs] * relative
     people = crowd[runs, sides, segs]
     hit = randomness.binomial(people, hazard_to_prob(rate, world.dt), draws.uniform_at(Stream.CROWDS, runs, slots))
     killed = randomness.binomial(hit, p["civilian_kill_fraction"][runs],
