@@ -243,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--cross-validate", action="store_true",
                      help="leave each episode out: fit on the others (batched), predict it, score it against "
                           "baselines into results/validation/leave_one_out/ (or --out)")
+    cal.add_argument("--ablate", metavar="MECHANISMS",
+                     help="with --cross-validate: run the protocol again with each of these mechanisms switched off "
+                          "(comma-separated, or 'all'), beside the full model, and write what each buys out of "
+                          "sample into results/validation/ablation/ (or --out)")
     cal.add_argument("--check-coverage", type=_whole_number(2, "datasets"), metavar="N",
                      help="check the method: fits to N datasets simulated at parameters drawn from the priors "
                           "(batched; default episodes E06,E08a,E10,E07, four parameters, population 40, "
@@ -379,7 +383,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             params=_list(args.params), out_of_sample=args.out_of_sample, history=args.history,
             resume=args.resume, replicates=args.replicates, min_acceptance=args.min_acceptance,
             method=args.method, cross_validate=args.cross_validate, force=args.force,
-            check_coverage=args.check_coverage))
+            check_coverage=args.check_coverage, ablate=_list(args.ablate)))
     elif args.command == "score":
         from sim.calibration.record import DEFAULT_OUT, ScoreOptions, score_record
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

@@ -69,3 +69,23 @@ def assert_summaries_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
         else:
             assert a[name].tolist() == b[name].tolist(), name
+
+
+def three_mini_episodes(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A targets file of three episodes A, B, C on the mini border (0, 1 and 3 Kyrgyz dead, small arms at most),
+    for protocols that need several episodes; returns its path and the episodes it holds."""
+    import yaml
+
+    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
+    spec.update(geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
+                strategy=str(DATA / "strategies" / "none.yaml"))
+    scenario = tmp_path / "mini.yaml"
+    scenario.write_text(yaml.safe_dump(spec, sort_keys=False))
+    episodes = {}
+    for eid, dead in (("A", 0), ("B", 1), ("C", 3)):
+        episodes[eid] = {"title": eid, "scenario": str(scenario), "targets": {
+            "deaths_kg": {"output": "deaths_kg", "point": dead, "range": [0, dead + 1], "sources": ["t"]},
+            "max_rung": {"output": "max_rung", "point": 2, "range": [1, 3], "sources": ["t"]}}}
+    path = tmp_path / "episodes.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "episodes": episodes}))
+    return path, episodes

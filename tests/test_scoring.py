@@ -107,20 +107,9 @@ def test_leave_one_out_fits_without_each_episode_and_scores_it(tmp_path, capsys)
     import yaml
 
     from sim.cli import main
-    from tests.conftest import DATA
+    from tests.conftest import three_mini_episodes
 
-    spec = yaml.safe_load((DATA / "mini.yaml").read_text())
-    spec.update(geography=str(DATA / "mini_geography.yaml"), mediators=str(DATA / "mediators.yaml"),
-                strategy=str(DATA / "strategies" / "none.yaml"))
-    scenario = tmp_path / "mini.yaml"
-    scenario.write_text(yaml.safe_dump(spec, sort_keys=False))
-    episodes = {}
-    for eid, dead in (("A", 0), ("B", 1), ("C", 3)):
-        episodes[eid] = {"title": eid, "scenario": str(scenario), "targets": {
-            "deaths_kg": {"output": "deaths_kg", "point": dead, "range": [0, dead + 1], "sources": ["t"]},
-            "max_rung": {"output": "max_rung", "point": 2, "range": [1, 3], "sources": ["t"]}}}
-    path = tmp_path / "episodes.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "episodes": episodes}))
+    path, episodes = three_mini_episodes(tmp_path)
     out = tmp_path / "loo"
     args = ["calibrate", "--cross-validate", "--episodes-file", str(path), "--population", "8", "--generations",
             "2", "--budget", "40", "--params", "escalate_rate", "--out", str(out), "--quiet", "--workers", "1"]

@@ -46,6 +46,8 @@ class CalibrateOptions:
     """Replace existing outputs (fitted.yaml, posterior.csv, the report folder); otherwise they are kept and
     the command refused before the fit starts."""
     check_coverage: int | None = None
+    ablate: tuple[str, ...] | None = None
+    """With ``cross_validate``: the mechanisms to switch off one at a time (``sim.calibration.ablation``)."""
 
 
 def settings_for(options: CalibrateOptions) -> FitSettings:
@@ -116,11 +118,29 @@ def check_coverage(all_targets: TargetSet, options: CalibrateOptions) -> Path:
     return coverage.check_coverage(coverage.CoverageCheck(targets, settings, options.check_coverage, out))
 
 
+def ablate(targets: TargetSet, plan: Any, options: CalibrateOptions) -> Path:
+    """``--cross-validate --ablate``: the leave-one-out protocol once per arm (:mod:`sim.calibration.ablation`)."""
+    from sim.calibration import ablation
+    from sim.calibration.simulator import _scenario
+
+    names = tuple(ablation.MECHANISMS) if options.ablate == ("all",) else options.ablate
+    arms = ablation.check_arms(names)
+    if not options.params:
+        raise UserError("--ablate needs --params: the free parameters of the full model, so that each arm "
+                        "frees the same ones less its mechanism's")
+    out = Path(options.out) if options.out is not None else ablation.DEFAULT_OUT
+    first = next(iter(targets.episodes.values()))
+    with claim_output(out, options.force):
+        return ablation.ablate(targets, ablation.Ablation(plan, arms, out), _scenario(str(first.scenario)).params)
+
+
 def calibrate(options: CalibrateOptions) -> OutputPaths:
     """The whole command: check the targets, fit, resample, predict, write fitted.yaml and the report."""
     from sim.calibration import report
 
     all_targets = load_targets(options.episodes_file)          # checked before anything is run or written
+    if options.ablate and not options.cross_validate:
+        raise UserError("--ablate runs the leave-one-out protocol once per mechanism: add --cross-validate")
     if options.check_coverage is not None:
         check_coverage(all_targets, options)
         return OutputPaths.choose(options.out, options.quick)
@@ -129,9 +149,13 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
 
         targets = all_targets.select(list(options.episodes) if options.episodes else list(all_targets.episodes))
         settings = dataclasses.replace(settings_for(options), method="batched")
+        plan = CrossValidation(settings, 40 if options.quick else options.draws, DEFAULT_OUT)
+        if options.ablate:
+            ablate(targets, plan, options)
+            return OutputPaths.choose(options.out, options.quick)
         out = Path(options.out) if options.out is not None else DEFAULT_OUT
         with claim_output(out, options.force):
-            cross_validate(targets, CrossValidation(settings, 40 if options.quick else options.draws, out))
+            cross_validate(targets, dataclasses.replace(plan, out=out))
         return OutputPaths.choose(options.out, options.quick)
     chosen = all_targets.select(list(options.episodes) if options.episodes else None)
     settings = settings_for(options)

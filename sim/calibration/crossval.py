@@ -61,7 +61,8 @@ def cross_validate(targets: TargetSet, plan: CrossValidation) -> Path:
         say(f"cross-validate: {i + 1}/{len(episodes)}: fitting without {held.id}", settings.quiet)
         result = fit_batched(train, settings)
         draws = resample(result, plan.draws, settings.seed + 1)
-        runs = predictive(held, draws, settings.seed + 100 + i, settings.workers, settings.quiet)
+        runs = predictive(held, draws, settings.seed + 100 + i, settings.workers, settings.quiet,
+                          base_params=dict(settings.held))
         summary = pd.DataFrame([r.summary for r in runs])
         for output, point in record[held.id].items():
             others = [v[output] for other, v in record.items() if other != held.id and output in v]
@@ -78,7 +79,8 @@ def cross_validate(targets: TargetSet, plan: CrossValidation) -> Path:
             "held_out": [e.id for e in episodes], "background": background, "draws": plan.draws,
             "settings": {"population": settings.population, "generations": settings.generations,
                          "budget": settings.budget, "minutes": settings.walltime_minutes, "seed": settings.seed,
-                         "replicates": settings.replicates, "params": list(settings.params or ())},
+                         "replicates": settings.replicates, "params": list(settings.params or ()),
+                         "held": dict(settings.held)},
             "seconds": round(time.time() - started, 1)}
     with atomic_dir(plan.out) as tmp:
         frame.to_csv(tmp / "scores.csv", index=False)

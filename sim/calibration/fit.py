@@ -63,6 +63,9 @@ class FitSettings:
     method: str = "pyabc"
     """``pyabc``: one candidate at a time through pyabc (a database, resumable, Dask); ``batched``: each
     generation's candidates simulated together in batches of the engine (``sim.calibration.smc``)."""
+    held: tuple[tuple[str, float], ...] = ()
+    """Parameter values every simulation of the fit (and its predictions) runs with, over the scenarios' own:
+    how an ablation switches a mechanism off (``sim.calibration.ablation``). Batched fits only."""
     min_ess_fraction: float = 0.1
     """The posterior is the last generation whose effective sample size is at least this share of the
     population. Why: a late generation can put nearly all its weight on one or two particles (an effective sample

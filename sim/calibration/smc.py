@@ -35,11 +35,14 @@ from sim.progress import say
 
 
 def simulate_candidates(episodes: tuple[Episode, ...], params: list[FitParameter], sampled: np.ndarray,
-                        epsilon: float, base_seed: int, replicates: int, censor: bool) -> np.ndarray:
-    """float[M]: each candidate's mean distance over its replicates (inf where given up above ``epsilon``)."""
+                        epsilon: float, base_seed: int, replicates: int, censor: bool,
+                        held: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
+    """float[M]: each candidate's mean distance over its replicates (inf where given up above ``epsilon``);
+    ``held`` values (:attr:`FitSettings.held`) apply to every run."""
     n = sampled.shape[0]
-    values = [{p.name: p.to_value(float(x)) for p, x in zip(params, row)} for row in sampled]
-    seeds = [seeds_for(v, base_seed, len(episodes) * replicates) for v in values]
+    free = [{p.name: p.to_value(float(x)) for p, x in zip(params, row)} for row in sampled]
+    seeds = [seeds_for(v, base_seed, len(episodes) * replicates) for v in free]
+    values = [{**dict(held), **v} for v in free]
     position = {e.id: i for i, e in enumerate(episodes)}
     limit = epsilon * replicates
     spent = np.zeros(n)
@@ -98,8 +101,8 @@ def fit_batched(targets: TargetSet, settings: FitSettings) -> FitResult:
         """Each candidate's distance; the candidates are split over the worker processes, which changes no
         number (a candidate's runs and its giving up depend on it alone)."""
         chunks = np.array_split(np.arange(len(sampled)), workers)
-        tasks = [(episodes, params, sampled[c], epsilon, settings.seed, settings.replicates, targets.censor_at_end)
-                 for c in chunks if c.size]
+        tasks = [(episodes, params, sampled[c], epsilon, settings.seed, settings.replicates, targets.censor_at_end,
+                  settings.held) for c in chunks if c.size]
         return np.concatenate(list(executor.map(_simulate_chunk, tasks)))
 
     with LocalExecutor(workers) as executor:
