@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -156,3 +158,24 @@ def test_score_shows_each_reading_of_a_contested_record(tmp_path):
     readings = pd.read_csv(out / "accounts.csv")
     assert readings["account"].tolist() == ["as written (no side)", "kg_reading", "tj_reading"]
     assert "Under each reading of the contested record" in (out / "report.md").read_text()
+
+
+def test_the_record_as_a_distribution_pools_the_shoot_outs_and_shows_each_calm_year():
+    """Shoot-outs are the episodes whose documented highest level is small arms; their L3+ shares pool with a
+    binomial standard error; a calm year shows its war share and counts beside the record's."""
+    from sim.calibration.record import _record_as_distribution, shoot_out_escalation
+
+    levels = pd.DataFrame({"episode": ["war", "A", "B"], "documented_max_rung": [5.0, 2.0, 2.0],
+                           "share_L3_or_heavier": [0.9, 0.1, 0.3]})
+    share, se, which = shoot_out_escalation(levels, runs=100)
+    assert which == ["A", "B"] and share == pytest.approx(0.2)
+    assert se == pytest.approx(math.sqrt(0.2 * 0.8 / 200))
+    years = pd.DataFrame([{"episode": "BASELINE", "runs": 50, "share_L3_or_heavier": 0.12,
+                           "lethal_incidents_median": 1.0, "lethal_incidents_q05": 0.0, "lethal_incidents_q95": 4.0,
+                           "lethal_incidents_documented_low": 0.0, "lethal_incidents_documented_high": 2.0,
+                           "incidents_median": 20.0, "incidents_q05": 5.0, "incidents_q95": 60.0,
+                           "incidents_documented_low": 11.5, "incidents_documented_high": 32.0}])
+    text = "\n".join(_record_as_distribution(levels, years, runs=100))
+    assert "pooled over A, B" in text and "20.0% (± 2.8%)" in text
+    assert "12% of 50 years" in text and "1 [0–4]" in text and "11.5–32" in text
+    assert _record_as_distribution(levels.iloc[:1], None, runs=100) == []

@@ -107,6 +107,8 @@ def _score(options: ScoreOptions, targets: TargetSet, episodes: list[Episode]) -
         for account in (None, *named) if named else ():
             reading = summary if account is None else _simulate(episode, options, post, workers, account)
             accounts.append(_account_row(episode, account, reading, every))
+    years = [_calm_year(e, _simulate(e, options, post, workers)) for e in targets.episodes.values()
+             if e.kind == "background" and options.episodes is None]
     frame = pd.DataFrame([dataclasses.asdict(r) for r in rows])
     frame.insert(2, "in_sample", frame["episode"].isin(in_sample))
     level_frame = pd.DataFrame(levels)
@@ -124,7 +126,10 @@ def _score(options: ScoreOptions, targets: TargetSet, episodes: list[Episode]) -
         level_frame.to_csv(tmp / "levels.csv", index=False)
         if len(account_frame):
             account_frame.to_csv(tmp / "accounts.csv", index=False)
-        write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options, account_frame))
+        year_frame = pd.DataFrame(years)
+        if len(year_frame):
+            year_frame.to_csv(tmp / "calm_years.csv", index=False)
+        write_text_atomic(tmp / "report.md", report_markdown(frame, level_frame, options, account_frame, year_frame))
         held = frame[~frame["in_sample"]]
         plot_pit(held if len(held) else frame, tmp / "pit.png")
         write_json(tmp / "manifest.json", {**manifest_basics(), "score": meta})
@@ -152,6 +157,37 @@ def _escalation(summary: pd.DataFrame) -> dict[str, float]:
             "share_L2_or_heavier": float((summary["max_rung"] >= 3).mean()),
             "median_deaths": float(deaths.median()),
             "median_displaced": float((summary["peak_displaced_kg"] + summary["peak_displaced_tj"]).median())}
+
+
+def _calm_year(episode: Episode, summary: pd.DataFrame) -> dict[str, Any]:
+    """A background episode (a simulated ordinary year) against the record's distribution of years: how often
+    a year holds a war, and its incidents and lethal incidents beside the documented counts."""
+    row: dict[str, Any] = {"episode": episode.id, "runs": len(summary),
+                           "share_L3_or_heavier": float((summary["max_rung"] >= 4).mean()),
+                           "share_L2_or_heavier": float((summary["max_rung"] >= 3).mean())}
+    for output in ("incidents", "lethal_incidents"):
+        values = summary[output].to_numpy(float)
+        target = next((t for t in episode.targets if t.output == output), None)
+        row |= {f"{output}_median": float(np.median(values)), f"{output}_q05": float(np.quantile(values, 0.05)),
+                f"{output}_q95": float(np.quantile(values, 0.95)),
+                f"{output}_documented_low": target.low if target else math.nan,
+                f"{output}_documented_high": target.high if target else math.nan}
+    return row
+
+
+SMALL_ARMS_RUNG = 2
+"""The model rung of the facts sheet's L1 (small arms): the highest level of a shoot-out."""
+
+
+def shoot_out_escalation(levels: pd.DataFrame, runs: int) -> tuple[float, float, list[str]]:
+    """P(L3+) pooled over the episodes whose documented highest level is small arms (shoot-outs under
+    peacetime orders), its binomial standard error, and which episodes those are."""
+    shootouts = levels[levels["documented_max_rung"] == SMALL_ARMS_RUNG]
+    if shootouts.empty:
+        return math.nan, math.nan, []
+    share = float(shootouts["share_L3_or_heavier"].mean())
+    n = runs * len(shootouts)
+    return share, math.sqrt(max(share * (1 - share), 1.0 / n) / n), shootouts["episode"].tolist()
 
 
 def _account_row(episode: Episode, account: str | None, summary: pd.DataFrame,
@@ -207,7 +243,7 @@ def _fmt(x: float, digits: int = 2) -> str:
 
 
 def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOptions,
-                    accounts: pd.DataFrame | None = None) -> str:
+                    accounts: pd.DataFrame | None = None, years: pd.DataFrame | None = None) -> str:
     scope = "out of sample" if (~frame["in_sample"]).any() else "in sample"
     held = frame[frame["in_sample"] == (scope == "in sample")]
     params = ("parameters drawn from the calibrated posterior (run i uses draw i mod n)" if options.posterior
@@ -249,6 +285,7 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
         level = "–" if math.isnan(r.documented_max_rung) else f"L{int(r.documented_max_rung) - 1}"
         lines.append(f"| {r.episode} | {'yes' if r.in_sample else 'no'} | {level} | {r.share_L2_or_heavier:.0%} | "
                      f"{r.share_L3_or_heavier:.0%} | {r.median_deaths:g} | {r.median_displaced:,.0f} |")
+    lines += _record_as_distribution(levels, years, options.runs)
     lines += _accounts_markdown(accounts)
     lines += ["", "## Every scored figure", "",
               "| episode | figure | documented | simulated median [90%] | CRPS | reference | zero | PIT |",
@@ -260,6 +297,27 @@ def report_markdown(frame: pd.DataFrame, levels: pd.DataFrame, options: ScoreOpt
     lines += ["", "Documented figures and their sources: `calibration/episodes.yaml`. Counts of small episodes are "
               "partisan and often one side's claim; the scores treat the documented point as the observation."]
     return "\n".join(lines) + "\n"
+
+
+def _record_as_distribution(levels: pd.DataFrame, years: pd.DataFrame | None, runs: int) -> list[str]:
+    """The record's shape beside the model's: most shoot-outs stay small, wars are rare, a year is quiet."""
+    share, se, which = shoot_out_escalation(levels, runs)
+    lines = ["", "## The record as a distribution", "",
+             "| what | the record | the model |", "|---|---|---|"]
+    if which:
+        lines.append(f"| a shoot-out under peacetime orders reaches armour or heavier (L3+), pooled over "
+                     f"{', '.join(which)} | two wars in about a dozen documented episodes: 5–25% | "
+                     f"{share:.1%} (± {se:.1%}) |")
+    for r in (years.itertuples() if years is not None and len(years) else ()):
+        lines.append(f"| {r.episode}: years with a war (L3+) | two in about twelve years: 5–20% | "
+                     f"{r.share_L3_or_heavier:.0%} of {r.runs} years |")
+        lines.append(f"| {r.episode}: lethal incidents a year, median [90%] | about one "
+                     f"({r.lethal_incidents_documented_low:g}–{r.lethal_incidents_documented_high:g}) | "
+                     f"{r.lethal_incidents_median:g} [{r.lethal_incidents_q05:g}–{r.lethal_incidents_q95:g}] |")
+        lines.append(f"| {r.episode}: incidents a year, median [90%] | "
+                     f"{r.incidents_documented_low:g}–{r.incidents_documented_high:g} | "
+                     f"{r.incidents_median:g} [{r.incidents_q05:g}–{r.incidents_q95:g}] |")
+    return lines if len(lines) > 5 else []
 
 
 def _accounts_markdown(accounts: pd.DataFrame | None) -> list[str]:
