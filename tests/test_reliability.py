@@ -143,6 +143,26 @@ def test_leftovers_of_dead_runs_are_removed_and_a_live_runs_kept(tmp_path):
 
 
 # --- concurrency ----------------------------------------------------------------------------------------
+def test_score_refuses_to_replace_the_validation_folder_while_a_check_writes_inside_it(tmp_path, capsys):
+    """score replaces its folder whole and keeps the other checks' folders in it; while one of them is being
+    written (its lock held), score is refused at once, and afterwards it keeps that folder."""
+    from tests.conftest import three_mini_episodes
+
+    episodes, _ = three_mini_episodes(tmp_path)
+    out = tmp_path / "validation"
+    (out / "leave_one_out").mkdir(parents=True)
+    (out / "leave_one_out" / "report.md").write_text("kept")
+    args = ["score", "--episodes-file", episodes, "--runs", "2", "--out", out, "--quiet", "--force"]
+    with locked(out / "ablation", "--out"):
+        assert run_cli(*args) == 2
+    err = capsys.readouterr().err
+    assert "ablation is in use by another bordersim run" in err and "Traceback" not in err
+    assert not (out / "report.md").exists()
+    assert run_cli(*args) == 0
+    assert (out / "leave_one_out" / "report.md").read_text() == "kept" and (out / "report.md").exists()
+    assert not list(out.glob(".*.lock"))
+
+
 def test_second_compare_into_a_folder_in_use_fails_at_once_and_keeps_its_checkpoints(tmp_path, capsys):
     out = tmp_path / "cmp"
     partial = tmp_path / ".cmp.partial"

@@ -28,12 +28,15 @@ from sim.experiments.posterior import load_posterior
 from sim.input.limits import check_runs
 from sim.input.scenario import parameter_file
 from sim.input.yamlio import read_yaml_mapping
-from sim.output.guard import claim_output
+from sim.output.guard import claim_output, nested_outputs_locked
 from sim.output.results import (atomic_dir, git_commit, package_versions, portable_path, write_json,
                                write_text_atomic)
 from sim.progress import progress, say
 
 DEFAULT_OUT = Path("results") / "validation"
+NESTED = ("leave_one_out", "coverage", "ablation")
+"""The other checks that write inside the validation folder by default; score keeps them and may not replace
+the folder while one of them is being written."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def score_record(options: ScoreOptions) -> Path:
     targets = load_targets(options.episodes_file)
     episodes = _selected(targets, options.episodes)
     check_runs(options.runs, "--runs", options.allow_large)
-    with claim_output(Path(options.out), options.force):
+    with claim_output(Path(options.out), options.force), nested_outputs_locked(Path(options.out), NESTED):
         return _score(options, targets, episodes)
 
 

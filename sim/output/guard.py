@@ -150,6 +150,24 @@ def locked(target: Path, option: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def nested_outputs_locked(folder: Path, known: tuple[str, ...] = (), option: str = "--out") -> Iterator[None]:
+    """Hold the locks of the outputs inside ``folder`` (its folders, any output with a lock file there, and the
+    ``known`` names) for the block. Why: a command that replaces ``folder`` whole while keeping what other
+    commands wrote inside it would otherwise delete another run's work in progress, or lose what that run
+    writes during the block; with the locks held, such a run is refused at once instead."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        yield
+        return
+    names = {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")} | set(known)
+    names |= {p.name[1:-len(".lock")] for p in folder.glob(".*.lock")}
+    with contextlib.ExitStack() as stack:
+        for name in sorted(names):
+            stack.enter_context(locked(folder / name, option))
+        yield
+
+
+@contextlib.contextmanager
 def claim_output(target: Path, force: bool = False, option: str = "--out", needed: int = 0) -> Iterator[Path]:
     """Claim ``target`` (a results folder or file) for the block: writable, locked, not replacing an existing
     result unless ``force``, with the leftovers of dead runs removed and ``needed`` bytes free."""
