@@ -159,6 +159,15 @@ def test_the_schema_rejects_what_the_loader_rejects(capsys):
         assert list(validator.iter_errors(bad)), bad
 
 
+def test_the_schema_states_the_size_limits_and_how_to_lift_them(capsys):
+    from sim.input.limits import LIMITS
+
+    properties = _schema(capsys, "scenario")["properties"]
+    assert f"{LIMITS.duration_hours:,.0f} h" in properties["duration_hours"]["description"]
+    assert f"{LIMITS.runs:,}" in properties["runs"]["description"]
+    assert all("--allow-large" in properties[f]["description"] for f in ("duration_hours", "step_hours", "runs"))
+
+
 def test_the_scenarios_page_documents_every_field_of_the_schema():
     """docs/scenarios.md is the readable form of the schema: a field added to the format must be documented."""
     page = (REPO / "docs" / "scenarios.md").read_text()

@@ -18,6 +18,7 @@ import numpy as np
 import pydantic
 
 from sim.errors import UserError
+from sim.input.limits import LIMITS
 from sim.input.yamlio import StrictModel, load_model, suggest
 
 SIDES = ("KG", "TJ")
@@ -66,7 +67,8 @@ class EdgeSpec(StrictModel):
 class GeographySpec(StrictModel):
     name: str
     description: str
-    places: list[PlaceSpec] = pydantic.Field(min_length=2)
+    places: list[PlaceSpec] = pydantic.Field(
+        min_length=2, description=f"the places of the border; at most {LIMITS.places:,} unless --allow-large")
     edges: list[EdgeSpec] = pydantic.Field(min_length=1)
 
 

@@ -27,6 +27,7 @@ from sim.core.ladder import Rung, level_name, parse_level
 from sim.errors import UserError
 from sim.input import builtin, parameters
 from sim.input.geography import SIDES, Geography, load_geography
+from sim.input.limits import LIMITS
 from sim.input.strategy import MediatorRegistry, StrategySpec, load_registry, load_strategy
 from sim.input.yamlio import AwareDatetime, Level, StrictModel, load_model, read_yaml_mapping, suggest
 
@@ -148,8 +149,12 @@ class ScenarioSpec(StrictModel):
     name: str = pydantic.Field(pattern=r"^[A-Za-z0-9_.-]+$", description="short name: the results folder's")
     description: str
     start: AwareDatetime = pydantic.Field(description="when the run starts, with its UTC offset")
-    duration_hours: float = pydantic.Field(gt=0, description="how long the run lasts")
-    step_hours: float = pydantic.Field(default=1.0, gt=0, le=24, description="hours per model step")
+    duration_hours: float = pydantic.Field(
+        gt=0, description=f"how long the run lasts; at most {LIMITS.duration_hours:,.0f} h (two years) and "
+        f"{LIMITS.steps:,} steps unless --allow-large")
+    step_hours: float = pydantic.Field(
+        default=1.0, gt=0, le=24,
+        description=f"hours per model step; at least {LIMITS.step_hours:g} h unless --allow-large")
     geography: str = pydantic.Field(description="the geography file, relative to the scenario (else to the "
                                     "shipped scenarios folder), e.g. geography/batken_sughd.yaml")
     mediators: str = pydantic.Field(default="mediators.yaml", description="the mediator registry, found like "
@@ -164,7 +169,8 @@ class ScenarioSpec(StrictModel):
     strategy: str = pydantic.Field(default="none", description="a strategy name (strategies/<name>.yaml beside "
                                    "the scenario, else a shipped one) or a file relative to the scenario")
     seed: int = pydantic.Field(default=0, ge=0, description="base seed of the runs")
-    runs: int = pydantic.Field(default=1, ge=1, description="number of runs")
+    runs: int = pydantic.Field(default=1, ge=1,
+                               description=f"number of runs; at most {LIMITS.runs:,} unless --allow-large")
     output: str | None = pydantic.Field(default=None, description="results folder (default: "
                                         "results/<name>)")
 
