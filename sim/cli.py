@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity/<scenario name>)")
     sens.add_argument("--quiet", action="store_true", help="no progress output")
+    sens.add_argument("--force", action="store_true", help="replace an existing results folder")
 
     hor = sub.add_parser("horizon", help="incidents and lethal incidents per year under strategies that act over "
                          "years (paired runs, as compare)")
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "their shipped values instead of drawing them from their priors")
     hor.add_argument("--out", type=Path, help="results folder (default: results/horizon/<scenario name>)")
     hor.add_argument("--quiet", action="store_true", help="no progress output")
+    hor.add_argument("--force", action="store_true", help="replace an existing results folder")
 
     cal = sub.add_parser("calibrate", help="fit the free parameters to the documented episodes (ABC-SMC, pyabc)")
     cal.add_argument("--episodes", help="comma-separated episode ids from the episodes file (default: E07,E13)")
@@ -361,13 +363,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sim.experiments.global_sensitivity import run_sensitivity
 
         run_sensitivity(args.scenario, args.strategies, args.method, args.samples, args.replicates, args.seed,
-                        args.workers, args.out, args.quiet)
+                        args.workers, args.out, args.quiet, force=args.force)
     elif args.command == "horizon":
         from sim.experiments.horizon import run_horizon
 
         run_horizon(args.scenario, args.strategies, runs=args.runs, baseline=args.baseline, seed=args.seed,
                     workers=args.workers, posterior=False if args.fixed_parameters else None,
-                    effects=not args.fixed_effects, out=args.out, quiet=args.quiet)
+                    effects=not args.fixed_effects, out=args.out, quiet=args.quiet, force=args.force)
     elif args.command == "calibrate":
         from sim.calibration.command import CalibrateOptions, calibrate
         from sim.calibration.targets import DEFAULT_EPISODES_FILE

@@ -34,6 +34,17 @@ def test_cli_horizon_years_add_up_to_each_runs_total(tmp_path):
     assert {"report.md", "years.png", "manifest.json"} <= {p.name for p in out.iterdir()}
 
 
+def test_horizon_keeps_an_existing_folder_unless_forced(tmp_path, capsys):
+    out = tmp_path / "h"
+    args = ["horizon", str(MINI), "--strategies", "none", "--runs", "2", "--out", str(out), "--quiet",
+            "--workers", "1"]
+    assert main(args) == 0
+    (out / "note.txt").write_text("mine")
+    assert main(args) == 2
+    assert "already exists; add --force" in capsys.readouterr().err and (out / "note.txt").exists()
+    assert main([*args, "--force"]) == 0 and not (out / "note.txt").exists()
+
+
 def test_the_delimitation_record_agrees_every_mapped_disputed_segment_by_december_2024():
     scenario = load_scenario(SCENARIOS / "delimitation_2023_2025.yaml")
     disputed = {s for s, d in zip(scenario.geography.segment_ids, scenario.geography.segment_disputed) if d}

@@ -245,6 +245,20 @@ def test_cli_sensitivity_morris_on_the_test_border(tmp_path):
     assert {"report.md", "sensitivity.png"} <= {p.name for p in out.iterdir()}
 
 
+def test_sensitivity_keeps_an_existing_folder_unless_forced(tmp_path, capsys):
+    out = tmp_path / "sens"
+    args = ["sensitivity", str(MINI), "--strategies", "none", "--method", "morris", "--samples", "2",
+            "--out", str(out), "--quiet", "--workers", "1"]
+    assert main(args) == 0
+    before = (out / "indices.csv").read_bytes()
+    (out / "note.txt").write_text("mine")
+    assert main(args) == 2
+    assert "already exists; add --force" in capsys.readouterr().err
+    assert (out / "note.txt").exists() and (out / "indices.csv").read_bytes() == before
+    assert main([*args, "--force"]) == 0
+    assert not (out / "note.txt").exists() and (out / "indices.csv").read_bytes() == before
+
+
 def test_cli_sensitivity_sobol_needs_a_power_of_two(tmp_path, capsys):
     assert main(["sensitivity", str(MINI), "--samples", "6", "--out", str(tmp_path / "s")]) == 2
     assert "power of two" in capsys.readouterr().err

@@ -41,6 +41,7 @@ from sim.input.builtin import scenario_file
 from sim.input.parameters import SPECS
 from sim.input.scenario import ScenarioSpec, load_scenario, strategy_path
 from sim.input.yamlio import load_model
+from sim.output.guard import claim_output
 from sim.output.results import atomic_dir, manifest, write_json, write_text_atomic
 from sim.progress import progress, say
 
@@ -124,11 +125,10 @@ def _outputs(rows: list[dict[str, float]], horizon: float) -> dict[str, float]:
 
 def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None = None, method: str = "sobol",
                     samples: int = 32, replicates: int = 1, seed: int = 20240601, workers: int | None = None,
-                    out: str | Path | None = None, quiet: bool = True) -> pd.DataFrame:
-    """Run the analysis and write its folder; returns the indices table."""
+                    out: str | Path | None = None, quiet: bool = True, force: bool = False) -> pd.DataFrame:
+    """Run the analysis and write its folder; returns the indices table. The output folder is claimed before
+    any run: locked, and kept unless ``force``."""
     try:
-        from SALib.analyze import morris as morris_analyze
-        from SALib.analyze import sobol as sobol_analyze
         from SALib.sample import morris as morris_sample
         from SALib.sample import sobol as sobol_sample
     except ImportError:
@@ -161,6 +161,21 @@ def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None
             file = str(strategy_path(path, label).resolve())
             for r, s in enumerate(seeds):
                 tasks.append(RunTask(abs_path, s, i * replicates + r, file, overrides, label, leverage=leverage))
+    target = Path(out) if out is not None else Path("results") / "sensitivity" / spec.name
+    with claim_output(target, force):
+        return _analyse(path, spec, names, baseline, fs, problem, unit, values, seeds, tasks, method, samples,
+                        replicates, seed, workers, target, quiet)
+
+
+def _analyse(path: Path, spec: Any, names: list[str], baseline: str, fs: list[Any], problem: dict[str, Any],
+             unit: np.ndarray, values: np.ndarray, seeds: list[int], tasks: list[RunTask], method: str,
+             samples: int, replicates: int, seed: int, workers: int | None, target: Path,
+             quiet: bool) -> pd.DataFrame:
+    """:func:`run_sensitivity` once its inputs are checked and its folder claimed: the runs, the indices and
+    the folder."""
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
     results: list[Any] = [None] * len(tasks)
@@ -210,7 +225,6 @@ def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None
                              "mu_star_conf": 0.0 if res is None else float(res["mu_star_conf"][j]),
                              "sigma": 0.0 if res is None else float(res["sigma"][j]), "constant": constant})
     table = pd.DataFrame(rows)
-    target = Path(out) if out is not None else Path("results") / "sensitivity" / spec.name
     scenario_obj = load_scenario(path)
     info = {"method": method, "samples": samples, "rows": int(len(values)), "replicates": replicates,
             "strategies": names, "baseline": baseline, "runs": len(tasks), "seconds": round(seconds, 1),

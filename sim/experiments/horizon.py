@@ -28,6 +28,7 @@ from sim.engine.outcomes import timed_output
 from sim.experiments.compare import make_plan
 from sim.experiments.comparison_stats import bootstrap_means
 from sim.experiments.ensemble import LocalExecutor, RunTask, batches, run_task_batch
+from sim.output.guard import claim_output
 from sim.output.results import atomic_dir, manifest, write_json, write_text_atomic
 from sim.progress import progress, say
 
@@ -59,9 +60,16 @@ def readings(tasks: Sequence[RunTask]) -> list[dict[str, Any]]:
 def run_horizon(scenario: str | Path, strategies: str | Sequence[str], runs: int | None = None,
                 baseline: str | None = None, seed: int | None = None, workers: int | None = None,
                 posterior: bool | None = None, effects: bool = True, out: str | Path | None = None,
-                quiet: bool = True) -> pd.DataFrame:
-    """Run the strategies on paired runs and write the per-year results; returns ``years.csv``'s frame."""
+                quiet: bool = True, force: bool = False) -> pd.DataFrame:
+    """Run the strategies on paired runs and write the per-year results; returns ``years.csv``'s frame. The
+    output folder is claimed before any run: locked, and kept unless ``force``."""
     plan = make_plan(scenario, strategies, runs, baseline, seed, posterior, effects=effects)
+    target = Path(out) if out is not None else Path("results") / "horizon" / plan.scenario.name
+    with claim_output(target, force):
+        return _run_horizon(plan, target, workers, quiet)
+
+
+def _run_horizon(plan: Any, target: Path, workers: int | None, quiet: bool) -> pd.DataFrame:
     spec = plan.scenario.spec
     years = year_starts(spec.start, spec.duration_hours)
     hours = tuple(h for _, h in years)
@@ -86,7 +94,6 @@ def run_horizon(scenario: str | Path, strategies: str | Sequence[str], runs: int
                             **{c: now[c] - before[c] for c in COUNTS}})
             before = now
     frame = pd.DataFrame(records)
-    target = Path(out) if out is not None else Path("results") / "horizon" / plan.scenario.name
     info = {"strategies": list(plan.labels), "baseline": plan.baseline, "runs_per_strategy": plan.runs,
             "years": [y for y, _ in years], "seconds": round(seconds, 1), "workers": workers,
             "posterior": plan.posterior.info() if plan.posterior is not None else None,
