@@ -50,7 +50,7 @@ def _output_options(parser: argparse.ArgumentParser, sizes: bool = True) -> None
 
 def _size_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-large", action="store_true",
-                        help="lift the limits on duration (17,520 h), step (0.25 h), steps (35,040), places (2,000) "
+                        help="lift the limits on duration (43,800 h), step (0.25 h), steps (35,040), places (2,000) "
                              "and runs (100,000); the check of memory and disk still applies")
 
 

@@ -159,6 +159,16 @@ def test_the_schema_rejects_what_the_loader_rejects(capsys):
         assert list(validator.iter_errors(bad)), bad
 
 
+def test_every_shipped_scenario_runs_within_the_size_limits():
+    """The limits guard against typos, not against the scenarios the tool ships."""
+    from sim.input.limits import check_scenario
+    from sim.input.scenario import load_scenario
+
+    for file in SHIPPED_SCENARIOS:
+        if file.name != "mediators.yaml":
+            check_scenario(load_scenario(file))
+
+
 def test_the_schema_states_the_size_limits_and_how_to_lift_them(capsys):
     from sim.input.limits import LIMITS
 

@@ -325,7 +325,7 @@ def scenario_with(tmp_path: Path, **changes: object) -> Path:
 
 
 @pytest.mark.parametrize("changes, command, message", [
-    ({"duration_hours": 10_000_000}, "validate", "duration_hours: 10,000,000 h is beyond the limit of 17,520 h (two years)"),
+    ({"duration_hours": 10_000_000}, "validate", "duration_hours: 10,000,000 h is beyond the limit of 43,800 h (five years)"),
     ({"step_hours": 0.001}, "validate", "step_hours: 0.001 h is finer than the limit of 0.25 h"),
     ({"runs": 100_000_000}, "run", "runs: 100,000,000 runs is beyond the limit of 100,000 runs"),
 ], ids=["duration", "step", "runs"])

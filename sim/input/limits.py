@@ -2,8 +2,8 @@
 asks for, and how many places its geography has.
 
 Why: a typo (``duration_hours: 10000000``, ``runs: 100000000``) otherwise starts hours of work and grows the
-memory until the machine gives out. The bounds are far above any documented episode (the calm-year scenario
-runs 8,760 hours; the shipped scenarios 20–200 runs; the border has 66 places); ``--allow-large`` lifts them
+memory until the machine gives out. The bounds are far above any shipped scenario (the calm year runs 8,760
+hours, the delimitation scenario three years; 20–200 runs; the border has 66 places); ``--allow-large`` lifts them
 for those who mean it, and the estimate of time, memory and disk (``sim.experiments.budget``) still refuses
 what cannot fit on the machine.
 """
@@ -24,8 +24,8 @@ ALLOW_LARGE = "--allow-large"
 
 @dataclass(frozen=True)
 class Limits:
-    duration_hours: float = 17_520.0
-    """Two years of hours."""
+    duration_hours: float = 43_800.0
+    """Five years of hours (the shipped delimitation scenario runs three)."""
     steps: int = 35_040
     """Steps of one run (duration / step): two years of half-hour steps."""
     step_hours: float = 0.25
@@ -55,7 +55,7 @@ def check_scenario_size(path: Path, duration_hours: float, step_hours: float, pl
     if allow_large:
         return
     if duration_hours > LIMITS.duration_hours:
-        raise _over(f"{path}: duration_hours", f"{duration_hours:,.0f} h", f"{LIMITS.duration_hours:,.0f} h (two years)")
+        raise _over(f"{path}: duration_hours", f"{duration_hours:,.0f} h", f"{LIMITS.duration_hours:,.0f} h (five years)")
     if step_hours < LIMITS.step_hours:
         raise UserError(f"{path}: step_hours: {step_hours:g} h is finer than the limit of {LIMITS.step_hours:g} h; "
                         f"add {ALLOW_LARGE} if you mean it")

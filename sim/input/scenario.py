@@ -150,7 +150,7 @@ class ScenarioSpec(StrictModel):
     description: str
     start: AwareDatetime = pydantic.Field(description="when the run starts, with its UTC offset")
     duration_hours: float = pydantic.Field(
-        gt=0, description=f"how long the run lasts; at most {LIMITS.duration_hours:,.0f} h (two years) and "
+        gt=0, description=f"how long the run lasts; at most {LIMITS.duration_hours:,.0f} h (five years) and "
         f"{LIMITS.steps:,} steps unless --allow-large")
     step_hours: float = pydantic.Field(
         default=1.0, gt=0, le=24,
