@@ -43,14 +43,17 @@ class Mechanism:
     """What the mechanism does, in a sentence."""
     off: Callable[[Mapping[str, float]], dict[str, float]]
     """The parameter values that switch it off, given the scenarios' values."""
+    moot: tuple[str, ...] = ()
+    """Parameters that do nothing once it is off: no longer fitted either, so the arm does not spend its budget
+    on a dimension with no effect."""
 
 
 MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
     Mechanism("containment", "under peacetime orders the commanders on the spot contain a shoot-out "
               "(contain_rate); off: a side at parity steps down at the war-time deescalate_rate",
               lambda p: {"contain_rate": float(p["deescalate_rate"])}),
-    Mechanism("crowds", "residents gather at the line in a civil confrontation and can be hit (crowd_size 0)",
-              lambda p: {"crowd_size": 0.0}),
+    Mechanism("crowds", "residents gather at the line in a civil confrontation and can be hit (crowd_size 0; "
+              "crowd_hit_rate no longer fitted)", lambda p: {"crowd_size": 0.0}, moot=("crowd_hit_rate",)),
     Mechanism("local_fronts", "a war that grew out of a local incident opens fire less far from it "
               "(front_decay_per_km 0)", lambda p: {"front_decay_per_km": 0.0}),
     Mechanism("orders_urgency", "a government's own dead hurry its orders (orders_loss_gain 0)",
@@ -87,9 +90,10 @@ def arm_settings(plan: CrossValidation, arm: str, scenario_params: Mapping[str, 
     """The protocol of one arm: the mechanism's parameters held at its off values and no longer free."""
     if arm == FULL:
         return plan
-    off = MECHANISMS[arm].off(scenario_params)
+    mechanism = MECHANISMS[arm]
+    off = mechanism.off(scenario_params)
     settings = plan.settings
-    free = tuple(p for p in (settings.params or ()) if p not in off)
+    free = tuple(p for p in (settings.params or ()) if p not in off and p not in mechanism.moot)
     held = tuple(sorted({**dict(settings.held), **off}.items()))
     return dataclasses.replace(plan, settings=dataclasses.replace(settings, params=free or None, held=held))
 
