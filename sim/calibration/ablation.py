@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.crossval import CrossValidation, cross_validate
+from sim.calibration.record import manifest_basics
 from sim.calibration.scoring import skill
 from sim.calibration.targets import TargetSet
 from sim.errors import UserError
 from sim.input.parameters import SPECS
-from sim.output.results import atomic_dir, git_commit, package_versions, portable_path, write_json, write_text_atomic
+from sim.output.results import atomic_dir, portable_path, write_json, write_text_atomic
 from sim.progress import say
 
 DEFAULT_OUT = Path("results") / "validation" / "ablation"
@@ -116,7 +117,7 @@ def ablate(targets: TargetSet, ablation: Ablation, scenario_params: Mapping[str,
         table.to_csv(tmp / "table.csv", index=False)
         write_text_atomic(tmp / "report.md", report_markdown(table, ablation, time.time() - started))
         write_json(tmp / "manifest.json", {
-            "software": package_versions(), "git": git_commit(Path(__file__).resolve().parents[2]),
+            **manifest_basics(),
             "ablation": {"command": "bordersim calibrate --cross-validate --ablate " + ",".join(ablation.arms[1:]),
                          "episodes_file": portable_path(targets.path), "arms": list(ablation.arms),
                          "held": {arm: dict(p.settings.held) for arm, p in plans.items()},

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.calibration.fit import QUICK, FitSettings, OutputPaths, resample, write_fit
+from sim.calibration.crossval import CrossValidation
 from sim.calibration.method import run_fit
 from sim.calibration.targets import DEFAULT_EPISODES_FILE, TargetSet, load_targets
 from sim.errors import UserError
@@ -118,7 +119,7 @@ def check_coverage(all_targets: TargetSet, options: CalibrateOptions) -> Path:
     return coverage.check_coverage(coverage.CoverageCheck(targets, settings, options.check_coverage, out))
 
 
-def ablate(targets: TargetSet, plan: Any, options: CalibrateOptions) -> Path:
+def ablate(targets: TargetSet, plan: CrossValidation, options: CalibrateOptions) -> Path:
     """``--cross-validate --ablate``: the leave-one-out protocol once per arm (:mod:`sim.calibration.ablation`)."""
     from sim.calibration import ablation
     from sim.calibration.simulator import _scenario
@@ -145,7 +146,7 @@ def calibrate(options: CalibrateOptions) -> OutputPaths:
         check_coverage(all_targets, options)
         return OutputPaths.choose(options.out, options.quick)
     if options.cross_validate:
-        from sim.calibration.crossval import DEFAULT_OUT, CrossValidation, cross_validate
+        from sim.calibration.crossval import DEFAULT_OUT, cross_validate
 
         targets = all_targets.select(list(options.episodes) if options.episodes else list(all_targets.episodes))
         settings = dataclasses.replace(settings_for(options), method="batched")

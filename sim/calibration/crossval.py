@@ -22,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibration.fit import FitSettings, predictive, resample
-from sim.calibration.record import plot_pit, summary_table
+from sim.calibration.record import manifest_basics, plot_pit, summary_table
 from sim.calibration.scoring import SCORED_OUTPUTS, score, skill, worse_than_zero
 from sim.calibration.smc import fit_batched
 from sim.calibration.targets import TargetSet
 from sim.errors import UserError
-from sim.output.results import atomic_dir, git_commit, package_versions, portable_path, write_json, write_text_atomic
+from sim.output.results import atomic_dir, portable_path, write_json, write_text_atomic
 from sim.progress import say
 
 DEFAULT_OUT = Path("results") / "validation" / "leave_one_out"
@@ -87,9 +87,7 @@ def cross_validate(targets: TargetSet, plan: CrossValidation) -> Path:
         fit_frame.to_csv(tmp / "fits.csv", index=False)
         write_text_atomic(tmp / "report.md", report_markdown(frame, fit_frame, plan))
         plot_pit(frame, tmp / "pit.png")
-        write_json(tmp / "manifest.json", {"software": package_versions(),
-                                           "git": git_commit(Path(__file__).resolve().parents[2]),
-                                           "cross_validation": meta})
+        write_json(tmp / "manifest.json", {**manifest_basics(), "cross_validation": meta})
     say(f"wrote {plan.out}/ ({len(episodes)} fits, {time.time() - started:.0f} s)", settings.quiet)
     return plan.out
 

@@ -110,8 +110,8 @@ def _score(options: ScoreOptions, targets: TargetSet, episodes: list[Episode]) -
         for account in (None, *named) if named else ():
             reading = summary if account is None else _simulate(episode, options, post, workers, account)
             accounts.append(_account_row(episode, account, reading, every))
-    years = [_calm_year(e, _simulate(e, options, post, workers)) for e in targets.episodes.values()
-             if e.kind == "background" and options.episodes is None]
+    background = [e for e in targets.episodes.values() if e.kind == "background"] if options.episodes is None else []
+    years = [_calm_year(e, _simulate(e, options, post, workers)) for e in background]
     frame = pd.DataFrame([dataclasses.asdict(r) for r in rows])
     frame.insert(2, "in_sample", frame["episode"].isin(in_sample))
     level_frame = pd.DataFrame(levels)

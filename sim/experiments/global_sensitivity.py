@@ -129,6 +129,8 @@ def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None
     """Run the analysis and write its folder; returns the indices table. The output folder is claimed before
     any run: locked, and kept unless ``force``."""
     try:
+        from SALib.analyze import morris as morris_analyze
+        from SALib.analyze import sobol as sobol_analyze
         from SALib.sample import morris as morris_sample
         from SALib.sample import sobol as sobol_sample
     except ImportError:
@@ -162,84 +164,71 @@ def run_sensitivity(scenario: str | Path, strategies: str | Sequence[str] | None
             for r, s in enumerate(seeds):
                 tasks.append(RunTask(abs_path, s, i * replicates + r, file, overrides, label, leverage=leverage))
     target = Path(out) if out is not None else Path("results") / "sensitivity" / spec.name
-    with claim_output(target, force):
-        return _analyse(path, spec, names, baseline, fs, problem, unit, values, seeds, tasks, method, samples,
-                        replicates, seed, workers, target, quiet)
+    with claim_output(target, force):  # locked, and kept unless force, before the first run
+        workers = workers or os.cpu_count() or 1
+        started = time.perf_counter()
+        results: list[Any] = [None] * len(tasks)
+        plan = batches(tasks, workers)
+        with progress(len(tasks), f"{spec.name}: sensitivity ({method}, {len(values)} samples)", quiet) as advance, \
+                LocalExecutor(workers) as ex:
+            for ix, rows in zip(plan, ex.map(summaries, [[tasks[i] for i in ix] for ix in plan])):
+                for i, row in zip(ix, rows):
+                    results[i] = row
+                advance(len(ix))
+        seconds = time.perf_counter() - started
+        horizon = float(spec.duration_hours)
+        per = len(names) * replicates
+        outputs: dict[str, np.ndarray] = {}
+        raw: dict[str, dict[str, list[float]]] = {}
+        for k, label in enumerate(names):
+            sample_out = [_outputs(results[i * per + k * replicates:i * per + (k + 1) * replicates], horizon)
+                          for i in range(len(values))]
+            raw[label] = {o: [s[o] for s in sample_out] for o in BASE_OUTPUTS}
+            if label == baseline:
+                for o in BASE_OUTPUTS:
+                    column = np.array(raw[label][o])
+                    outputs[f"{o} ({label})"] = signed_log(column) if o in LOG_SCALE else column
+        for label in names:
+            if label == baseline:
+                continue
+            for o in DIFF_OUTPUTS:
+                diff = np.array(raw[label][o]) - np.array(raw[baseline][o])
+                outputs[f"{o}: {label} - {baseline}"] = signed_log(diff) if o in LOG_SCALE else diff
+        rows = []
+        for name, y in outputs.items():
+            assert not np.isnan(y).any(), name  # the outputs above are never undefined
+            constant = bool(np.ptp(y) == 0)
+            if method == "sobol":
+                res = None if constant else sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
+                for j, f in enumerate(fs):
+                    rows.append({"output": name, "input": f.key, "label": f.label, "basis": f.basis,
+                                 "S1": 0.0 if res is None else float(res["S1"][j]),
+                                 "S1_conf": 0.0 if res is None else float(res["S1_conf"][j]),
+                                 "ST": 0.0 if res is None else float(res["ST"][j]),
+                                 "ST_conf": 0.0 if res is None else float(res["ST_conf"][j]), "constant": constant})
+            else:
+                res = None if constant else morris_analyze.analyze(problem, unit, y, num_levels=4, seed=seed)
+                for j, f in enumerate(fs):
+                    rows.append({"output": name, "input": f.key, "label": f.label, "basis": f.basis,
+                                 "mu_star": 0.0 if res is None else float(res["mu_star"][j]),
+                                 "mu_star_conf": 0.0 if res is None else float(res["mu_star_conf"][j]),
+                                 "sigma": 0.0 if res is None else float(res["sigma"][j]), "constant": constant})
+        table = pd.DataFrame(rows)
+        scenario_obj = load_scenario(path)
+        info = {"method": method, "samples": samples, "rows": int(len(values)), "replicates": replicates,
+                "strategies": names, "baseline": baseline, "runs": len(tasks), "seconds": round(seconds, 1),
+                "workers": workers, "inputs": [{"key": f.key, "basis": f.basis, "low": f.low, "high": f.high,
+                                                "log": f.log, "split_uniform_median": f.median if f.split else None}
+                                               for f in fs]}
+        with atomic_dir(target) as tmp:
+            table.to_csv(tmp / "indices.csv", index=False)
+            write_text_atomic(tmp / "report.md", report_markdown(spec.name, table, info))
+            from sim.experiments.comparison_plots import plot_sensitivity
 
-
-def _analyse(path: Path, spec: Any, names: list[str], baseline: str, fs: list[Any], problem: dict[str, Any],
-             unit: np.ndarray, values: np.ndarray, seeds: list[int], tasks: list[RunTask], method: str,
-             samples: int, replicates: int, seed: int, workers: int | None, target: Path,
-             quiet: bool) -> pd.DataFrame:
-    """:func:`run_sensitivity` once its inputs are checked and its folder claimed: the runs, the indices and
-    the folder."""
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-
-    workers = workers or os.cpu_count() or 1
-    started = time.perf_counter()
-    results: list[Any] = [None] * len(tasks)
-    plan = batches(tasks, workers)
-    with progress(len(tasks), f"{spec.name}: sensitivity ({method}, {len(values)} samples)", quiet) as advance, \
-            LocalExecutor(workers) as ex:
-        for ix, rows in zip(plan, ex.map(summaries, [[tasks[i] for i in ix] for ix in plan])):
-            for i, row in zip(ix, rows):
-                results[i] = row
-            advance(len(ix))
-    seconds = time.perf_counter() - started
-    horizon = float(spec.duration_hours)
-    per = len(names) * replicates
-    outputs: dict[str, np.ndarray] = {}
-    raw: dict[str, dict[str, list[float]]] = {}
-    for k, label in enumerate(names):
-        sample_out = [_outputs(results[i * per + k * replicates:i * per + (k + 1) * replicates], horizon)
-                      for i in range(len(values))]
-        raw[label] = {o: [s[o] for s in sample_out] for o in BASE_OUTPUTS}
-        if label == baseline:
-            for o in BASE_OUTPUTS:
-                column = np.array(raw[label][o])
-                outputs[f"{o} ({label})"] = signed_log(column) if o in LOG_SCALE else column
-    for label in names:
-        if label == baseline:
-            continue
-        for o in DIFF_OUTPUTS:
-            diff = np.array(raw[label][o]) - np.array(raw[baseline][o])
-            outputs[f"{o}: {label} - {baseline}"] = signed_log(diff) if o in LOG_SCALE else diff
-    rows = []
-    for name, y in outputs.items():
-        assert not np.isnan(y).any(), name  # the outputs above are never undefined
-        constant = bool(np.ptp(y) == 0)
-        if method == "sobol":
-            res = None if constant else sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
-            for j, f in enumerate(fs):
-                rows.append({"output": name, "input": f.key, "label": f.label, "basis": f.basis,
-                             "S1": 0.0 if res is None else float(res["S1"][j]),
-                             "S1_conf": 0.0 if res is None else float(res["S1_conf"][j]),
-                             "ST": 0.0 if res is None else float(res["ST"][j]),
-                             "ST_conf": 0.0 if res is None else float(res["ST_conf"][j]), "constant": constant})
-        else:
-            res = None if constant else morris_analyze.analyze(problem, unit, y, num_levels=4, seed=seed)
-            for j, f in enumerate(fs):
-                rows.append({"output": name, "input": f.key, "label": f.label, "basis": f.basis,
-                             "mu_star": 0.0 if res is None else float(res["mu_star"][j]),
-                             "mu_star_conf": 0.0 if res is None else float(res["mu_star_conf"][j]),
-                             "sigma": 0.0 if res is None else float(res["sigma"][j]), "constant": constant})
-    table = pd.DataFrame(rows)
-    scenario_obj = load_scenario(path)
-    info = {"method": method, "samples": samples, "rows": int(len(values)), "replicates": replicates,
-            "strategies": names, "baseline": baseline, "runs": len(tasks), "seconds": round(seconds, 1),
-            "workers": workers, "inputs": [{"key": f.key, "basis": f.basis, "low": f.low, "high": f.high,
-                                            "log": f.log, "split_uniform_median": f.median if f.split else None}
-                                           for f in fs]}
-    with atomic_dir(target) as tmp:
-        table.to_csv(tmp / "indices.csv", index=False)
-        write_text_atomic(tmp / "report.md", report_markdown(spec.name, table, info))
-        from sim.experiments.comparison_plots import plot_sensitivity
-
-        plot_sensitivity(table, method, tmp / "sensitivity.png")
-        write_json(tmp / "manifest.json", manifest(scenario_obj, seeds, {"sensitivity": info}))
-    say(f"wrote {target}/ ({len(tasks)} runs in {seconds:.0f} s)", quiet)
-    return table
+            plot_sensitivity(table, method, tmp / "sensitivity.png")
+            write_json(tmp / "manifest.json", manifest(scenario_obj, seeds, {"sensitivity": info}))
+        say(f"wrote {target}/ ({len(tasks)} runs in {seconds:.0f} s)", quiet)
+        return table
 
 
 TOP = 6
